@@ -1,0 +1,90 @@
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+
+#include "app/app.h"
+#include "app/commands.h"
+#include "core/error.h"
+#include "core/settings.h"
+#include "core/version.h"
+
+namespace playground::app {
+namespace {
+
+// Adds one flag per setting to `cmd`; after parsing, `raw` holds the value of every setting
+// given by flag or environment variable (a flag wins).
+struct SettingFlags {
+  std::map<std::string, std::string> values;  // flag values by env name
+  std::map<std::string, CLI::Option*> options;
+
+  void AddTo(CLI::App* cmd) {
+    for (const auto& spec : core::SettingSpecs()) {
+      std::string help = spec.help + " [" + spec.type + "]";
+      if (!spec.default_value.empty() && !spec.secret) help += " (default: " + spec.default_value + ")";
+      options[spec.env] =
+          cmd->add_option("--" + spec.flag, values[spec.env], help)->envname(spec.env)->group("Settings");
+    }
+  }
+
+  std::map<std::string, std::string> Raw() const {
+    std::map<std::string, std::string> raw;
+    for (const auto& spec : core::SettingSpecs()) {
+      auto opt = options.at(spec.env);
+      if (opt->count() > 0) {
+        raw[spec.env] = values.at(spec.env);
+      } else if (const char* env =
+                     std::getenv(spec.env.c_str());  // NOLINT(concurrency-mt-unsafe): single-threaded start-up
+                 env != nullptr) {
+        raw[spec.env] = env;
+      }
+    }
+    return raw;
+  }
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"AI Playground: a self-hosted machine-learning platform.", "playground"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show the help of every subcommand");
+
+  SettingFlags serve_flags, migrate_flags;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API (and, in embedded mode, the web UI).");
+  serve_flags.AddTo(serve);
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit.");
+  bool migrate_status = false;
+  migrate->add_flag("--status", migrate_status, "List migrations and whether each is applied; change nothing.");
+  migrate_flags.AddTo(migrate);
+  auto* version = app.add_subcommand("version", "Print the version and exit.");
+  auto* settings = app.add_subcommand("settings", "Print the table of settings (Markdown) and exit.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadConfig;
+  }
+
+  if (*version) {
+    std::cout << "playground " << core::kVersion << "\n";
+    return kExitOk;
+  }
+  if (*settings) {
+    std::cout << core::SettingsMarkdown();
+    return kExitOk;
+  }
+  SettingFlags& flags = *serve ? serve_flags : migrate_flags;
+  core::Settings resolved;
+  try {
+    resolved = core::ResolveSettings(flags.Raw());
+  } catch (const core::Error& e) {
+    std::cerr << "playground: " << e.what() << "\n";
+    return kExitBadConfig;
+  }
+  if (*serve) return Serve(resolved);
+  return Migrate(resolved, migrate_status);
+}
+
+}  // namespace playground::app

@@ -1,0 +1,232 @@
+#include "core/settings.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace playground::core {
+namespace {
+
+[[noreturn]] void Invalid(const std::string& why) { Fail(ErrorCode::kValidation, why); }
+
+int64_t ParseInt(const std::string& v, int64_t min, int64_t max) {
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) Invalid("'" + v + "' is not an integer");
+  if (out < min || out > max) {
+    Invalid("'" + v + "' is outside " + std::to_string(min) + ".." + std::to_string(max));
+  }
+  return out;
+}
+
+bool ParseBool(const std::string& v) {
+  std::string s = v;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (s == "1" || s == "true" || s == "yes" || s == "on") return true;
+  if (s == "0" || s == "false" || s == "no" || s == "off") return false;
+  Invalid("'" + v + "' is not a boolean (true/false, 1/0, yes/no, on/off)");
+}
+
+std::vector<std::string> SplitList(const std::string& v) {
+  std::vector<std::string> out;
+  std::stringstream ss(v);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+// Helpers that build a row's parser, keeping the type text and the validation together.
+template <typename Field>
+SettingSpec IntRow(std::string env, std::string flag, std::string def, std::string help, Field Settings::*field,
+                   int64_t min, int64_t max) {
+  return {
+      std::move(env),
+      std::move(flag),
+      std::move(def),
+      "integer " + std::to_string(min) + ".." + std::to_string(max),
+      std::move(help),
+      false,
+      [field, min, max](Settings& s, const std::string& v) { s.*field = static_cast<Field>(ParseInt(v, min, max)); }};
+}
+
+template <typename Duration>
+SettingSpec DurationRow(std::string env, std::string flag, std::string def, std::string help, Duration Settings::*field,
+                        int64_t min, int64_t max, const char* unit) {
+  return {std::move(env),
+          std::move(flag),
+          std::move(def),
+          std::string("integer ") + unit + " " + std::to_string(min) + ".." + std::to_string(max),
+          std::move(help),
+          false,
+          [field, min, max](Settings& s, const std::string& v) { s.*field = Duration(ParseInt(v, min, max)); }};
+}
+
+SettingSpec ChoiceRow(std::string env, std::string flag, std::string def, std::string help,
+                      std::string Settings::*field, std::vector<std::string> choices) {
+  std::string joined;
+  for (const auto& c : choices) joined += (joined.empty() ? "" : " | ") + c;
+  return {std::move(env),
+          std::move(flag),
+          std::move(def),
+          "one of " + joined,
+          std::move(help),
+          false,
+          [field, choices, joined](Settings& s, const std::string& v) {
+            if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+              Invalid("'" + v + "' is not one of " + joined);
+            }
+            s.*field = v;
+          }};
+}
+
+std::vector<SettingSpec> BuildTable() {
+  std::vector<SettingSpec> t;
+  t.push_back(ChoiceRow("ENVIRONMENT", "environment", "development",
+                        "Deployment environment; production enforces a strong SECRET_KEY.", &Settings::environment,
+                        {"development", "staging", "production"}));
+  t.push_back({"DEBUG", "debug", "false", "bool", "Verbose errors and debug logging.", false,
+               [](Settings& s, const std::string& v) { s.debug = ParseBool(v); }});
+  t.push_back(ChoiceRow("LOG_LEVEL", "log-level", "info", "Minimum level of the JSON log lines on stdout.",
+                        &Settings::log_level, {"trace", "debug", "info", "warn", "error", "off"}));
+  t.push_back({"HOST", "host", "127.0.0.1", "address", "Address to listen on (0.0.0.0 for all interfaces).", false,
+               [](Settings& s, const std::string& v) {
+                 if (v.empty()) Invalid("must not be empty");
+                 s.host = v;
+               }});
+  t.push_back(IntRow("PORT", "port", "8000", "TCP port to listen on (0: any free port, printed at start).",
+                     &Settings::port, 0, 65535));
+  t.push_back({"DATA_DIR", "data-dir", "./data", "path",
+               "Directory for the SQLite database, datasets and models; created if missing.", false,
+               [](Settings& s, const std::string& v) {
+                 if (v.empty()) Invalid("must not be empty");
+                 s.data_dir = v;
+               }});
+  t.push_back({"DATABASE_URL", "database-url", "", "URL",
+               "sqlite:///path/to/file.db or postgresql://user:pass@host:port/db?sslmode=...; empty: "
+               "sqlite under DATA_DIR.",
+               true, [](Settings& s, const std::string& v) {
+                 if (!v.empty() && v.rfind("sqlite://", 0) != 0 && v.rfind("postgresql://", 0) != 0 &&
+                     v.rfind("postgres://", 0) != 0) {
+                   Invalid("must start with sqlite://, postgresql:// or postgres://");
+                 }
+                 s.database_url = v;
+               }});
+  t.push_back({"REDIS_URL", "redis-url", "", "URL",
+               "redis://host:port/db for the job broker, caches and shared rate limits; empty: in-process.", true,
+               [](Settings& s, const std::string& v) {
+                 if (!v.empty() && v.rfind("redis://", 0) != 0 && v.rfind("rediss://", 0) != 0) {
+                   Invalid("must start with redis:// or rediss://");
+                 }
+                 s.redis_url = v;
+               }});
+  t.push_back({"SECRET_KEY", "secret-key", "", "string",
+               "Key that signs access tokens; at least 32 characters in production. Outside production an "
+               "unset key is generated once and kept in DATA_DIR/secret_key.",
+               true, [](Settings& s, const std::string& v) { s.secret_key = v; }});
+  t.push_back({"CORS_ORIGINS", "cors-origins", "", "comma-separated origins",
+               "Origins allowed to call the API from a browser, e.g. http://localhost:5173.", false,
+               [](Settings& s, const std::string& v) {
+                 s.cors_origins = SplitList(v);
+                 for (const auto& o : s.cors_origins) {
+                   if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0) {
+                     Invalid("origin '" + o + "' must start with http:// or https://");
+                   }
+                 }
+               }});
+  t.push_back({"API_V1_PREFIX", "api-prefix", "/api/v1", "path", "Path prefix of the REST API.", false,
+               [](Settings& s, const std::string& v) {
+                 if (v.size() < 2 || v.front() != '/' || v.back() == '/') {
+                   Invalid("must start with '/' and not end with '/'");
+                 }
+                 s.api_prefix = v;
+               }});
+  t.push_back(IntRow("HTTP_THREADS", "http-threads", "2", "Network I/O threads (never blocked by work).",
+                     &Settings::http_threads, 1, 64));
+  t.push_back(IntRow("HANDLER_THREADS", "handler-threads", "8",
+                     "Threads that run request handlers which touch the database or disk.", &Settings::handler_threads,
+                     1, 256));
+  t.push_back(IntRow("MAX_HEADER_BYTES", "max-header-bytes", "16384", "Largest request header accepted (431 above).",
+                     &Settings::max_header_bytes, 1024, 1 << 20));
+  t.push_back(IntRow("MAX_BODY_BYTES", "max-body-bytes", "1048576",
+                     "Largest JSON request body accepted (413 above); uploads have their own limit.",
+                     &Settings::max_body_bytes, 1024, int64_t{1} << 30));
+  t.push_back(DurationRow("READ_TIMEOUT_SECONDS", "read-timeout", "30",
+                          "Longest wait for the next piece of a request once it has started.", &Settings::read_timeout,
+                          1, 3600, "seconds"));
+  t.push_back(DurationRow("IDLE_TIMEOUT_SECONDS", "idle-timeout", "60",
+                          "How long an idle keep-alive connection stays open.", &Settings::idle_timeout, 1, 3600,
+                          "seconds"));
+  t.push_back(DurationRow("SHUTDOWN_GRACE_SECONDS", "shutdown-grace", "30",
+                          "On SIGTERM/SIGINT, how long in-flight requests may run before the process exits.",
+                          &Settings::shutdown_grace, 0, 600, "seconds"));
+  t.push_back(IntRow("DB_POOL_SIZE", "db-pool-size", "10", "Database connections per process.", &Settings::db_pool_size,
+                     1, 500));
+  t.push_back(DurationRow("DB_BUSY_TIMEOUT_MS", "db-busy-timeout", "5000",
+                          "SQLite: how long a statement waits for a lock before failing.", &Settings::db_busy_timeout,
+                          0, 600000, "milliseconds"));
+  t.push_back(DurationRow("DB_CONNECT_TIMEOUT_SECONDS", "db-connect-timeout", "5",
+                          "PostgreSQL: connect timeout, and the longest wait for a free pooled connection.",
+                          &Settings::db_connect_timeout, 1, 300, "seconds"));
+  t.push_back({"STATIC_DIR", "static-dir", "", "path",
+               "Directory of the built web UI to serve at /; empty: the UI next to the binary, if built.", false,
+               [](Settings& s, const std::string& v) { s.static_dir = v; }});
+  return t;
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& SettingSpecs() {
+  static const std::vector<SettingSpec> table = BuildTable();
+  return table;
+}
+
+Settings ResolveSettings(const std::map<std::string, std::string>& raw) {
+  Settings s;
+  for (const auto& spec : SettingSpecs()) {
+    auto it = raw.find(spec.env);
+    const std::string& value = it != raw.end() ? it->second : spec.default_value;
+    try {
+      spec.assign(s, value);
+    } catch (const Error& e) {
+      Fail(ErrorCode::kValidation, "invalid setting " + spec.env + " (--" + spec.flag + "): " + e.what());
+    }
+  }
+  if (s.database_url.empty()) {
+    std::string dir = s.data_dir;
+    if (dir.back() == '/') dir.pop_back();
+    s.database_url = "sqlite://" + dir + "/playground.db";
+  }
+  if (s.production()) {
+    if (s.secret_key.empty()) {
+      Fail(ErrorCode::kValidation, "invalid setting SECRET_KEY (--secret-key): required when ENVIRONMENT=production");
+    }
+    bool weak = s.secret_key.size() < kMinSecretKeyLength;
+    static const char* kKnownWeak[] = {"changeme", "change-me", "secret", "<strong-secret-key>", "your-secret-key"};
+    for (const char* w : kKnownWeak) weak = weak || s.secret_key.find(w) != std::string::npos;
+    if (std::all_of(s.secret_key.begin(), s.secret_key.end(), [&](char c) { return c == s.secret_key[0]; }))
+      weak = true;
+    if (weak) {
+      Fail(ErrorCode::kValidation, "invalid setting SECRET_KEY (--secret-key): too weak for production; use at least " +
+                                       std::to_string(kMinSecretKeyLength) +
+                                       " random characters (e.g. `openssl rand -hex 32`)");
+    }
+  }
+  return s;
+}
+
+std::string SettingsMarkdown() {
+  std::string out = "| variable | flag | default | type | meaning |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& spec : SettingSpecs()) {
+    std::string def = spec.default_value.empty() ? "(empty)" : "`" + spec.default_value + "`";
+    out += "| `" + spec.env + "` | `--" + spec.flag + "` | " + def + " | " + spec.type + " | " + spec.help + " |\n";
+  }
+  return out;
+}
+
+}  // namespace playground::core

@@ -1,0 +1,104 @@
+// The command line: help, version, settings, bad configuration and unreachable databases.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "testkit/process.h"
+
+namespace playground::testkit {
+namespace {
+
+TEST(CliTest, EverySubcommandHasHelp) {
+  for (const char* cmd : {"serve", "migrate", "version", "settings"}) {
+    auto [code, out] = RunPlayground({cmd, "--help"});
+    EXPECT_EQ(code, 0) << cmd;
+    EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
+  }
+  auto [code, out] = RunPlayground({"serve", "--help"});
+  // Settings appear with their flag and environment variable.
+  EXPECT_NE(out.find("--database-url"), std::string::npos);
+  EXPECT_NE(out.find("DATABASE_URL"), std::string::npos);
+  EXPECT_NE(out.find("--port"), std::string::npos);
+}
+
+TEST(CliTest, VersionPrintsTheVersion) {
+  auto [code, out] = RunPlayground({"version"});
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(out.rfind("playground ", 0), 0u) << out;
+}
+
+TEST(CliTest, NoSubcommandIsAUsageError) {
+  auto [code, out] = RunPlayground({});
+  EXPECT_EQ(code, 2);
+}
+
+TEST(CliTest, ReadmeSettingsTableIsTheGeneratedOne) {
+  auto [code, table] = RunPlayground({"settings"});
+  ASSERT_EQ(code, 0);
+  std::ifstream readme(SourceDir() + "/README.md");
+  std::stringstream ss;
+  ss << readme.rdbuf();
+  EXPECT_NE(ss.str().find(table), std::string::npos)
+      << "README.md's settings table is out of date; regenerate it with `playground settings`";
+}
+
+TEST(CliTest, BadSettingStopsStartUpWithExit2NamingIt) {
+  auto [code, out] = RunPlayground({"serve"}, {{"PORT", "http"}});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("PORT"), std::string::npos) << out;
+  auto [code2, out2] = RunPlayground({"serve", "--log-level", "loud"});
+  EXPECT_EQ(code2, 2);
+  EXPECT_NE(out2.find("LOG_LEVEL"), std::string::npos) << out2;
+}
+
+TEST(CliTest, FlagOverridesEnvironment) {
+  // The environment says a bad port, the flag a good one: the flag wins, so start-up gets as far
+  // as the database, which we make fail on purpose to stop quickly.
+  auto [code, out] = RunPlayground({"serve", "--port", "0", "--database-url", "postgresql://u:hunter2@127.0.0.1:1/x"},
+                                   {{"PORT", "not-a-port"}, {"DB_CONNECT_TIMEOUT_SECONDS", "1"}});
+  EXPECT_EQ(code, 3) << out;
+}
+
+TEST(CliTest, ProductionRefusesAWeakSecretKey) {
+  auto [code, out] = RunPlayground({"serve"}, {{"ENVIRONMENT", "production"}, {"SECRET_KEY", "secret"}});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(out.find("SECRET_KEY"), std::string::npos) << out;
+  auto [code2, out2] = RunPlayground({"serve"}, {{"ENVIRONMENT", "production"}});
+  EXPECT_EQ(code2, 2);
+  EXPECT_NE(out2.find("SECRET_KEY"), std::string::npos) << out2;
+}
+
+TEST(CliTest, UnreachableDatabaseIsAClearErrorWithoutThePassword) {
+  auto [code, out] = RunPlayground({"serve"}, {{"DATABASE_URL", "postgresql://app:hunter2@127.0.0.1:1/playground"},
+                                               {"DB_CONNECT_TIMEOUT_SECONDS", "1"}});
+  EXPECT_EQ(code, 3);
+  EXPECT_NE(out.find("cannot open the database"), std::string::npos) << out;
+  EXPECT_EQ(out.find("hunter2"), std::string::npos) << out;
+}
+
+TEST(CliTest, PortInUseIsAClearError) {
+  TestServer first;
+  auto [code, out] = RunPlayground({"serve"}, {{"PORT", std::to_string(first.port())}});
+  EXPECT_EQ(code, 3);
+  EXPECT_NE(out.find("cannot listen"), std::string::npos) << out;
+}
+
+TEST(CliTest, MigrateAppliesOnceAndReportsStatus) {
+  TempDir dir;
+  std::map<std::string, std::string> env = {{"DATA_DIR", dir.path()}};
+  auto [code, out] = RunPlayground({"migrate"}, env);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("applied"), std::string::npos);
+  auto [code2, out2] = RunPlayground({"migrate"}, env);
+  EXPECT_EQ(code2, 0);
+  EXPECT_NE(out2.find("applied 0 migration"), std::string::npos) << out2;
+  auto [code3, out3] = RunPlayground({"migrate", "--status"}, env);
+  EXPECT_EQ(code3, 0);
+  EXPECT_NE(out3.find("0001"), std::string::npos) << out3;
+  EXPECT_NE(out3.find("applied"), std::string::npos);
+  EXPECT_EQ(out3.find("pending"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace playground::testkit
