@@ -33,11 +33,10 @@ struct SettingFlags {
       auto opt = options.at(spec.env);
       if (opt->count() > 0) {
         raw[spec.env] = values.at(spec.env);
-      } else if (const char* env =
-                     std::getenv(spec.env.c_str());  // NOLINT(concurrency-mt-unsafe): single-threaded start-up
-                 env != nullptr) {
-        raw[spec.env] = env;
+        continue;
       }
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): read at start-up, before any thread starts
+      if (const char* env = std::getenv(spec.env.c_str()); env != nullptr) raw[spec.env] = env;
     }
     return raw;
   }
