@@ -10,8 +10,10 @@ packages=(
   build-essential cmake pkg-config
   libboost-dev libspdlog-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
   libsqlite3-dev libpq-dev libssl-dev
-  nodejs npm
 )
+# Node.js may come from elsewhere than Debian (a newer release); only install Debian's when there
+# is none, since the two conflict.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$mode" = test ]; then
   packages+=(
     libgtest-dev libgmock-dev
