@@ -133,6 +133,14 @@ class Server::Impl {
   const ServerOptions opt;
   const Router& router;
   Next chain;
+  // Declared before the contexts and pools so that they outlive them: destroying a context
+  // destroys the sessions its pending handlers hold, and those unregister here.
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::mutex mu;  // guards shutdown_requests and sessions
+  std::condition_variable cv;
+  int shutdown_requests = 0;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
   static std::vector<std::unique_ptr<net::io_context>> MakeContexts(int n) {
     std::vector<std::unique_ptr<net::io_context>> v;
     for (int i = 0; i < std::max(n, 1); ++i) v.push_back(std::make_unique<net::io_context>(1));
@@ -149,13 +157,6 @@ class Server::Impl {
   net::thread_pool handlers;
   std::vector<std::thread> io_threads;
   uint16_t bound_port = 0;
-  std::atomic<int> in_flight{0};
-  std::atomic<bool> draining{false};
-
-  std::mutex mu;  // guards shutdown_requests and sessions
-  std::condition_variable cv;
-  int shutdown_requests = 0;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 };
 
 // One connection. All members are used only on the connection's I/O thread, except where a comment
@@ -167,12 +168,17 @@ class Session : public std::enable_shared_from_this<Session> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
   }
+  // A session may outlive the server (a stream writer kept by application code); once closed
+  // it no longer touches the server.
   ~Session() {
-    EndRequest();
-    srv_.Unregister(this);
+    if (registered_) {
+      EndRequest();
+      srv_.Unregister(this);
+    }
   }
 
   void Start() {
+    registered_ = true;
     srv_.Register(shared_from_this());
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
@@ -518,7 +524,11 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
-    srv_.Unregister(this);
+    if (registered_) {
+      EndRequest();
+      srv_.Unregister(this);
+      registered_ = false;
+    }
   }
 
   void ReadSomeBody(char* buf, size_t n, std::promise<std::pair<beast::error_code, size_t>>& done) {
@@ -554,6 +564,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   bool first_ = true;
   bool counted_ = false;
+  bool registered_ = false;  // in the server's session table
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
@@ -577,21 +588,35 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t linger_left_ = 0;
 };
 
-// The StreamWriter handed to producers: forwards to the session's I/O thread.
+// The StreamWriter handed to producers: forwards to the session's I/O thread. It holds the
+// session weakly: the session lives while its connection does (its pending reads and writes hold
+// it), and must never outlive the server's io_context, however long a producer keeps the writer.
 class SessionStreamWriter final : public StreamWriter {
  public:
-  explicit SessionStreamWriter(std::shared_ptr<Session> s) : session_(std::move(s)) {}
+  explicit SessionStreamWriter(const std::shared_ptr<Session>& s) : session_(s) {}
   bool Write(std::string data) override {
-    if (!session_->stream_open_) return false;
-    session_->StreamWrite(std::move(data));
+    auto s = session_.lock();
+    if (!s || !s->stream_open_) return false;
+    s->StreamWrite(std::move(data));
     return true;
   }
-  void Close() override { session_->StreamCloseAsync(); }
-  bool IsOpen() const override { return session_->stream_open_; }
-  void OnClose(std::function<void()> cb) override { session_->StreamOnClose(std::move(cb)); }
+  void Close() override {
+    if (auto s = session_.lock()) s->StreamCloseAsync();
+  }
+  bool IsOpen() const override {
+    auto s = session_.lock();
+    return s && s->stream_open_;
+  }
+  void OnClose(std::function<void()> cb) override {
+    if (auto s = session_.lock()) {
+      s->StreamOnClose(std::move(cb));
+    } else {
+      cb();
+    }
+  }
 
  private:
-  std::shared_ptr<Session> session_;
+  std::weak_ptr<Session> session_;
 };
 
 std::shared_ptr<StreamWriter> Session::MakeWriter() {
