@@ -9,7 +9,7 @@ mode=${1:-run}
 packages=(
   build-essential cmake pkg-config
   libboost-dev libspdlog-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
-  libsqlite3-dev libpq-dev libssl-dev
+  libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev
 )
 # Node.js may come from elsewhere than Debian (a newer release); only install Debian's when there
 # is none, since the two conflict.
@@ -18,7 +18,7 @@ if [ "$mode" = test ]; then
   packages+=(
     libgtest-dev libgmock-dev
     clang-format clang-tidy
-    postgresql-15 redis-server
+    postgresql-15 pgbouncer redis-server
     curl
   )
 fi

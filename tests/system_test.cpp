@@ -73,6 +73,10 @@ TEST_F(SystemTest, OpenApiIsGeneratedFromTheRoutes) {
   }
   EXPECT_FALSE(doc["paths"].contains("/docs/{file}"));  // hidden asset route
   EXPECT_TRUE(doc["components"]["schemas"].contains("Problem"));
+  EXPECT_EQ(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+  EXPECT_EQ(doc["components"]["securitySchemes"]["apiKeyHeader"]["name"], "X-API-Key");
+  EXPECT_EQ(doc["paths"]["/api/v1/auth/me"]["get"]["x-access"], "user");
+  EXPECT_TRUE(doc["paths"]["/api/v1/auth/me"]["get"].contains("security"));
 }
 
 TEST_F(SystemTest, DocsServeSwaggerUiFromTheBinary) {

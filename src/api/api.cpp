@@ -2,15 +2,21 @@
 
 namespace playground::api {
 
-void AddRoutes(http::Router& router, ApiContext& ctx) { AddSystemRoutes(router, ctx); }
+void AddRoutes(http::Router& router, ApiContext& ctx) {
+  AddSystemRoutes(router, ctx);
+  AddAuthRoutes(router, ctx);
+  CheckPolicies(router);
+}
 
-std::vector<http::Middleware> StandardMiddleware(const core::Settings& settings) {
+std::vector<http::Middleware> StandardMiddleware(ApiContext& ctx) {
   return {http::RequestIdMiddleware(),
           http::AccessLogMiddleware(),
           http::MetricsMiddleware(),
           http::SecurityHeadersMiddleware(),
-          http::CorsMiddleware(settings.cors_origins),
-          http::ProblemMiddleware(settings.debug)};
+          http::CorsMiddleware(ctx.settings.cors_origins),
+          http::ProblemMiddleware(ctx.settings.debug),
+          AuthMiddleware(ctx),
+          RateLimitMiddleware(ctx)};
 }
 
 }  // namespace playground::api

@@ -87,6 +87,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              return res;
            })
       .Inline()
+      .Allow(http::Access::kPublic)
       .Tag("system")
       .Summary("Liveness and dependency status",
                "Always 200 while the process runs; `status` is `degraded` when a required dependency is down. "
@@ -102,6 +103,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              return res;
            })
       .Inline()
+      .Allow(http::Access::kPublic)
       .Tag("system")
       .Summary("Readiness", "200 once the database answers; 503 (with ready=false) until then.")
       .Returns(200, "Ready", {{"type", "object"}, {"properties", {{"ready", {{"type", "boolean"}}}}}})
@@ -113,6 +115,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              return http::Response::Text(200, core::Metrics::Global().Serialize(),
                                          "text/plain; version=0.0.4; charset=utf-8");
            })
+      .Allow(http::Access::kPublic)  // scraped without credentials; restrict it at the proxy
       .Tag("system")
       .Summary("Prometheus metrics", "Prometheus text exposition format 0.0.4.")
       .Returns(200, "Metrics", {{"type", "string"}}, "text/plain");
@@ -125,14 +128,22 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              static std::once_flag once;
              static std::string doc;
              std::call_once(once, [routes] {
-               http::OpenApiInfo info{"AI Playground", core::kVersion,
-                                      "Self-hosted machine-learning platform: datasets, training, evaluation, "
-                                      "predictions and jobs over a REST API.",
-                                      nlohmann::json::object()};
+               http::OpenApiInfo info{
+                   "AI Playground",
+                   core::kVersion,
+                   "Self-hosted machine-learning platform: datasets, training, evaluation, "
+                   "predictions and jobs over a REST API.",
+                   {{"securitySchemes",
+                     {{"bearerAuth",
+                       {{"type", "http"},
+                        {"scheme", "bearer"},
+                        {"bearerFormat", "JWT access token, or an API key (pgk_...)"}}},
+                      {"apiKeyHeader", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}}}};
                doc = http::BuildOpenApi(*routes, info).dump(2);
              });
              return http::Response::Text(200, doc, "application/json");
            })
+      .Allow(http::Access::kPublic)
       .Tag("system")
       .Summary("OpenAPI 3.1 description of this API", "Generated from the server's route table.")
       .Returns(200, "OpenAPI document", {{"type", "object"}});
@@ -145,6 +156,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              return res;
            })
       .Inline()
+      .Allow(http::Access::kPublic)
       .Tag("system")
       .Summary("Interactive API documentation (Swagger UI)")
       .Returns(200, "HTML page", {{"type", "string"}}, "text/html");
@@ -161,6 +173,7 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
              return res;
            })
       .Inline()
+      .Allow(http::Access::kPublic)
       .Hidden();
 }
 

@@ -49,13 +49,31 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
 
-  SettingFlags serve_flags, migrate_flags;
+  SettingFlags serve_flags, migrate_flags, users_flags;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API (and, in embedded mode, the web UI).");
   serve_flags.AddTo(serve);
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit.");
   bool migrate_status = false;
   migrate->add_flag("--status", migrate_status, "List migrations and whether each is applied; change nothing.");
   migrate_flags.AddTo(migrate);
+  auto* users = app.add_subcommand("users", "Manage accounts: create, list, set-role, disable, enable.");
+  users->require_subcommand(1);
+  UsersCommand users_cmd;
+  auto* users_create = users->add_subcommand("create",
+                                             "Create an account (password from --password, "
+                                             "PLAYGROUND_PASSWORD or the first line of stdin).");
+  users_create->add_option("--email", users_cmd.email, "Email address")->required();
+  users_create->add_option("--password", users_cmd.password, "Password (prefer stdin: the command line is visible)");
+  users_create->add_option("--role", users_cmd.role, "admin, member (default) or viewer");
+  users->add_subcommand("list", "List accounts.");
+  auto* users_role = users->add_subcommand("set-role", "Change an account's role.");
+  users_role->add_option("email", users_cmd.email, "Email address")->required();
+  users_role->add_option("role", users_cmd.role, "admin, member or viewer")->required();
+  auto* users_disable = users->add_subcommand("disable", "Disable an account; its sessions end at once.");
+  users_disable->add_option("email", users_cmd.email, "Email address")->required();
+  auto* users_enable = users->add_subcommand("enable", "Enable a disabled account.");
+  users_enable->add_option("email", users_cmd.email, "Email address")->required();
+  users_flags.AddTo(users);
   auto* version = app.add_subcommand("version", "Print the version and exit.");
   auto* settings = app.add_subcommand("settings", "Print the table of settings (Markdown) and exit.");
 
@@ -74,7 +92,7 @@ int Main(int argc, char** argv) {
     std::cout << core::SettingsMarkdown();
     return kExitOk;
   }
-  SettingFlags& flags = *serve ? serve_flags : migrate_flags;
+  SettingFlags& flags = *serve ? serve_flags : *users ? users_flags : migrate_flags;
   core::Settings resolved;
   try {
     resolved = core::ResolveSettings(flags.Raw());
@@ -83,6 +101,10 @@ int Main(int argc, char** argv) {
     return kExitBadConfig;
   }
   if (*serve) return Serve(resolved);
+  if (*users) {
+    for (auto* sub : users->get_subcommands()) users_cmd.action = sub->get_name();
+    return Users(resolved, users_cmd);
+  }
   return Migrate(resolved, migrate_status);
 }
 

@@ -10,11 +10,16 @@
 #include "api/api.h"
 #include "api/health.h"
 #include "app/app.h"
+#include "auth/accounts.h"
+#include "auth/audit.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "core/version.h"
 #include "http/server.h"
+#include "limits/rate_limiter.h"
+#include "redis/redis_client.h"
 #include "store/migrate.h"
 #include "store/store.h"
 
@@ -81,6 +86,37 @@ std::unique_ptr<store::Store> OpenStoreOrReport(const core::Settings& s) {
   }
 }
 
+auth::AuthOptions AuthOptionsFrom(const core::Settings& s) {
+  auth::AuthOptions o;
+  o.secret_key = s.secret_key;
+  o.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.access_token_ttl);
+  o.refresh_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.refresh_token_ttl);
+  o.argon2.memory_kib = static_cast<uint32_t>(s.argon2_memory_kib);
+  o.argon2.iterations = static_cast<uint32_t>(s.argon2_iterations);
+  return o;
+}
+
+std::unique_ptr<store::Store> OpenMigratedStore(const core::Settings& s, int& exit_code) {
+  exit_code = kExitOk;
+  if (s.database_url.rfind("sqlite", 0) == 0 && !PrepareDataDir(s)) {
+    exit_code = kExitBadConfig;
+    return nullptr;
+  }
+  auto db = OpenStoreOrReport(s);
+  if (!db) {
+    exit_code = kExitUnavailable;
+    return nullptr;
+  }
+  try {
+    store::Migrate(*db);
+  } catch (const core::Error& e) {
+    std::cerr << "playground: migration failed: " << e.what() << "\n";
+    exit_code = e.code() == core::ErrorCode::kUnavailable ? kExitUnavailable : kExitFailure;
+    return nullptr;
+  }
+  return db;
+}
+
 }  // namespace
 
 int Migrate(const core::Settings& settings, bool status_only) {
@@ -110,23 +146,45 @@ int Serve(core::Settings settings) {
   if (!PrepareDataDir(settings)) return kExitBadConfig;
   if (!ResolveSecretKey(settings)) return kExitBadConfig;
 
-  auto db = OpenStoreOrReport(settings);
-  if (!db) return kExitUnavailable;
-  try {
-    store::Migrate(*db);
-  } catch (const core::Error& e) {
-    std::cerr << "playground: migration failed: " << e.what() << "\n";
-    core::LogError("migration failed", {{"error", e.what()}});
-    return e.code() == core::ErrorCode::kUnavailable ? kExitUnavailable : kExitFailure;
+  int code = kExitOk;
+  auto db = OpenMigratedStore(settings, code);
+  if (!db) return code;
+
+  // State shared across processes lives in Redis when it is configured, in memory otherwise.
+  const core::Clock& clock = core::Clock::System();
+  std::unique_ptr<redis::RedisClient> redis_client;
+  std::unique_ptr<limits::RateLimiter> rate_limiter;
+  std::unique_ptr<limits::LoginBackoff> backoff;
+  if (!settings.redis_url.empty()) {
+    try {
+      redis::RedisOptions ro;
+      ro.url = settings.redis_url;
+      redis_client = std::make_unique<redis::RedisClient>(ro);
+    } catch (const core::Error& e) {
+      std::cerr << "playground: invalid setting REDIS_URL: " << e.what() << "\n";
+      return kExitBadConfig;
+    }
+    rate_limiter = limits::MakeRedisRateLimiter(*redis_client, clock);
+    backoff = limits::MakeRedisLoginBackoff(*redis_client, clock);
+  } else {
+    rate_limiter = limits::MakeMemoryRateLimiter(clock);
+    backoff = limits::MakeMemoryLoginBackoff(clock);
   }
 
   api::HealthMonitor health;
   store::Store* store = db.get();
   health.Add(
       "database", [store] { return store->Ping(); }, /*required=*/true);
+  if (redis_client) {
+    redis::RedisClient* r = redis_client.get();
+    health.Add(
+        "redis", [r] { return r->Ping(); }, /*required=*/false);
+  }
   health.Start();
 
-  api::ApiContext ctx{settings, *db, health};
+  auth::AuditLog audit(*db, clock);
+  auth::Accounts accounts(*db, clock, audit, AuthOptionsFrom(settings));
+  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -140,7 +198,7 @@ int Serve(core::Settings settings) {
   opts.read_timeout = settings.read_timeout;
   opts.idle_timeout = settings.idle_timeout;
   opts.shutdown_grace = settings.shutdown_grace;
-  http::Server server(opts, router, api::StandardMiddleware(settings));
+  http::Server server(opts, router, api::StandardMiddleware(ctx));
   try {
     server.Start();
   } catch (const core::Error& e) {
@@ -166,6 +224,59 @@ int Serve(core::Settings settings) {
     std::_Exit(kExitFailure);
   }
   return kExitOk;
+}
+
+}  // namespace playground::app
+
+namespace playground::app {
+
+int Users(core::Settings settings, const UsersCommand& cmd) {
+  core::InitLogging("warn");
+  if (!PrepareDataDir(settings) || !ResolveSecretKey(settings)) return kExitBadConfig;
+  int code = kExitOk;
+  auto db = OpenMigratedStore(settings, code);
+  if (!db) return code;
+  const core::Clock& clock = core::Clock::System();
+  auth::AuditLog audit(*db, clock);
+  auth::Accounts accounts(*db, clock, audit, AuthOptionsFrom(settings));
+  auth::RequestInfo from{"cli", ""};
+  try {
+    if (cmd.action == "list") {
+      for (const auto& u : accounts.ListUsers()) {
+        std::printf("%-36s  %-32s  %-6s  %s\n", u.id.c_str(), u.email.c_str(), u.role.c_str(),
+                    u.disabled ? "disabled" : "active");
+      }
+      return kExitOk;
+    }
+    if (cmd.action == "create") {
+      std::string password = cmd.password;
+      if (password.empty()) {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): single-threaded command
+        if (const char* env = std::getenv("PLAYGROUND_PASSWORD"); env != nullptr) password = env;
+      }
+      if (password.empty()) std::getline(std::cin, password);  // never on the command line by default
+      auto u = accounts.Register(cmd.email, password, cmd.role.empty() ? auth::kRoleMember : cmd.role, from);
+      std::printf("created %s (%s) %s\n", u.email.c_str(), u.role.c_str(), u.id.c_str());
+      return kExitOk;
+    }
+    auto user = accounts.FindUserByEmail(cmd.email);
+    if (!user) {
+      std::cerr << "playground: no account with email " << cmd.email << "\n";
+      return kExitFailure;
+    }
+    if (cmd.action == "set-role") {
+      auto u = accounts.SetRole(user->id, cmd.role, "", from);
+      std::printf("%s is now %s\n", u.email.c_str(), u.role.c_str());
+    } else {
+      auto u = accounts.SetDisabled(user->id, cmd.action == "disable", "", from);
+      std::printf("%s is now %s\n", u.email.c_str(), u.disabled ? "disabled" : "active");
+    }
+    return kExitOk;
+  } catch (const core::Error& e) {
+    std::cerr << "playground: " << e.what() << "\n";
+    return e.code() == core::ErrorCode::kValidation || e.code() == core::ErrorCode::kConflict ? kExitBadConfig
+                                                                                              : kExitFailure;
+  }
 }
 
 }  // namespace playground::app

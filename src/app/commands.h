@@ -8,4 +8,13 @@ namespace playground::app {
 int Serve(core::Settings settings);
 int Migrate(const core::Settings& settings, bool status_only);
 
+// `playground users ...`: account administration from the command line.
+struct UsersCommand {
+  std::string action;  // create | list | set-role | disable | enable
+  std::string email;
+  std::string password;  // create; read from PLAYGROUND_PASSWORD or stdin when empty
+  std::string role;
+};
+int Users(core::Settings settings, const UsersCommand& cmd);
+
 }  // namespace playground::app

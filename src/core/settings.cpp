@@ -176,6 +176,26 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back({"STATIC_DIR", "static-dir", "", "path",
                "Directory of the built web UI to serve at /; empty: the UI next to the binary, if built.", false,
                [](Settings& s, const std::string& v) { s.static_dir = v; }});
+  t.push_back(IntRow("ACCESS_TOKEN_EXPIRE_MINUTES", "access-token-minutes", "30", "Lifetime of an access token (JWT).",
+                     &Settings::access_token_ttl, 1, 24 * 60));
+  t.push_back(
+      {"REFRESH_TOKEN_EXPIRE_DAYS", "refresh-token-days", "7", "integer 1..90",
+       "Lifetime of a refresh token (each is used once and replaced).", false,
+       [](Settings& s, const std::string& v) { s.refresh_token_ttl = std::chrono::hours(24 * ParseInt(v, 1, 90)); }});
+  t.push_back(IntRow("ARGON2_MEMORY_KIB", "argon2-memory", "19456",
+                     "argon2id memory cost of new password hashes (older hashes upgrade at next sign-in).",
+                     &Settings::argon2_memory_kib, 8192, 1 << 20));
+  t.push_back(IntRow("ARGON2_ITERATIONS", "argon2-iterations", "2", "argon2id time cost of new password hashes.",
+                     &Settings::argon2_iterations, 1, 64));
+  t.push_back(IntRow("RATE_LIMIT_API", "rate-limit-api", "100",
+                     "API requests per second, per client address and per account (burst: twice as many).",
+                     &Settings::rate_limit_api, 1, 1000000));
+  t.push_back(IntRow("RATE_LIMIT_AUTH", "rate-limit-auth", "5",
+                     "Sign-in, registration and refresh requests per second, per client address and per account.",
+                     &Settings::rate_limit_auth, 1, 1000000));
+  t.push_back(IntRow("RATE_LIMIT_UPLOAD", "rate-limit-upload", "1",
+                     "Uploads per second, per client address and per account.", &Settings::rate_limit_upload, 1,
+                     1000000));
   return t;
 }
 

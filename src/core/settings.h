@@ -40,6 +40,13 @@ struct Settings {
   std::chrono::milliseconds db_busy_timeout{0};
   std::chrono::seconds db_connect_timeout{0};
   std::string static_dir;  // the built web UI (web/dist); empty: none
+  std::chrono::minutes access_token_ttl{0};
+  std::chrono::hours refresh_token_ttl{0};
+  int argon2_memory_kib = 0;
+  int argon2_iterations = 0;
+  int rate_limit_api = 0;  // requests per second per client address and per account
+  int rate_limit_auth = 0;
+  int rate_limit_upload = 0;
 
   bool production() const { return environment == "production"; }
 };

@@ -64,6 +64,18 @@ class StreamWriter {
   virtual void OnClose(std::function<void()> callback) = 0;
 };
 
+// Who is calling: set by the authentication middleware; empty for anonymous requests.
+struct Caller {
+  std::string user_id;
+  std::string email;
+  std::string role;        // admin | member | viewer
+  std::string session_id;  // when signed in with an access token
+  std::string api_key_id;  // when authenticated by an API key
+  std::string key_scope;   // that key's scope: predict | read | full
+  bool authenticated() const { return !user_id.empty(); }
+  bool admin() const { return role == "admin"; }
+};
+
 struct Request {
   std::string method;                             // upper case, e.g. "GET"
   std::string target;                             // as sent: path and query
@@ -76,6 +88,7 @@ struct Request {
   const Route* route = nullptr;  // null when no route matched
   std::string request_id;
   std::string remote_address;
+  Caller caller;
   std::chrono::steady_clock::time_point start;  // when the request's header was complete
 
   // A path parameter declared in the route's pattern (e.g. "id" for /jobs/{id}).

@@ -48,6 +48,13 @@ nlohmann::json BuildOpenApi(const Router& router, const OpenApiInfo& info) {
     if (!r.summary.empty()) op["summary"] = r.summary;
     if (!r.description.empty()) op["description"] = r.description;
     if (!r.tags.empty()) op["tags"] = r.tags;
+    op["x-access"] = AccessName(r.access);
+    if (!r.key_scopes.empty()) op["x-api-key-scopes"] = r.key_scopes;
+    if (r.access == Access::kPublic) {
+      op["security"] = nlohmann::json::array();
+    } else if (r.access != Access::kUnset) {
+      op["security"] = {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyHeader", nlohmann::json::array()}}};
+    }
     nlohmann::json params = nlohmann::json::array();
     for (const auto& name : r.ParamNames()) {
       params.push_back({{"name", name}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});

@@ -20,6 +20,17 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return out;
 }
 
+std::string_view AccessName(Access a) {
+  switch (a) {
+    case Access::kUnset: return "unset";
+    case Access::kPublic: return "public";
+    case Access::kUser: return "user";
+    case Access::kMember: return "member";
+    case Access::kAdmin: return "admin";
+  }
+  return "unset";
+}
+
 std::vector<std::string> Route::ParamNames() const {
   std::vector<std::string> names;
   for (auto seg : SplitPath(pattern)) {

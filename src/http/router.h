@@ -31,6 +31,19 @@ struct ResponseDoc {
   std::string content_type = "application/json";
 };
 
+// Who may call a route. Every route declares one (Allow); the server refuses to start with a
+// route that has none, so no endpoint is public by accident. Enforced by the authentication
+// middleware of the api module.
+enum class Access {
+  kUnset,   // not declared
+  kPublic,  // anyone, signed in or not
+  kUser,    // any signed-in account: viewer, member or admin
+  kMember,  // members and admins (creating and changing resources)
+  kAdmin,   // admins only
+};
+
+std::string_view AccessName(Access a);
+
 struct Route {
   std::string method;   // "GET", "POST", ...
   std::string pattern;  // "/api/v1/jobs/{id}"; a last segment "{name...}" matches the rest of the path
@@ -53,6 +66,13 @@ struct Route {
   std::string request_content_type = "application/json";
   std::map<int, ResponseDoc> responses;
   bool hidden = false;  // left out of the OpenAPI document (static assets)
+
+  // Access policy, declared next to the route.
+  Access access = Access::kUnset;
+  // API key scopes that may call the route ("full" may call every route its user may).
+  std::vector<std::string> key_scopes;
+  // The request-rate zone the route counts against ("api", "auth", "upload").
+  std::string rate_zone = "api";
 
   // Fluent setters, so that a route reads as one declaration.
   Route& Summary(std::string s, std::string d = "") {
@@ -92,6 +112,15 @@ struct Route {
   }
   Route& Hidden() {
     hidden = true;
+    return *this;
+  }
+  Route& Allow(Access a, std::vector<std::string> scopes = {}) {
+    access = a;
+    key_scopes = std::move(scopes);
+    return *this;
+  }
+  Route& RateZone(std::string zone) {
+    rate_zone = std::move(zone);
     return *this;
   }
 
