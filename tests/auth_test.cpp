@@ -50,11 +50,12 @@ struct Who {
   bool owner = false;  // owns the owned resource under test
 };
 
-TEST(AuthorizationMatrixTest, EveryRouteAgainstEveryKindOfCaller) {
-  TestServer server(Env{{"RATE_LIMIT_API", "100000"},
-                        {"RATE_LIMIT_AUTH", "100000"},
-                        {"ARGON2_MEMORY_KIB", "8192"},
-                        {"ARGON2_ITERATIONS", "1"}});
+void CheckMatrix(Env env) {
+  env.insert({{"RATE_LIMIT_API", "100000"},
+              {"RATE_LIMIT_AUTH", "100000"},
+              {"ARGON2_MEMORY_KIB", "8192"},
+              {"ARGON2_ITERATIONS", "1"}});
+  TestServer server(env);
   auto c = server.Client();
   std::string admin = SignUp(c, "admin@example.com");
   std::string owner = SignUp(c, "owner@example.com");
@@ -136,6 +137,12 @@ TEST(AuthorizationMatrixTest, EveryRouteAgainstEveryKindOfCaller) {
   auto audit = c.Get("/api/v1/admin/audit?action=permission_denied&limit=5", {{"Authorization", Bearer(admin)}});
   ASSERT_EQ(audit.status, 200);
   EXPECT_FALSE(audit.Json()["items"].empty());
+}
+
+TEST(AuthorizationMatrixTest, EveryRouteAgainstEveryKindOfCallerOnSqlite) { CheckMatrix(Env{}); }
+
+TEST(AuthorizationMatrixTest, EveryRouteAgainstEveryKindOfCallerOnPostgres) {
+  CheckMatrix(Env{{"DATABASE_URL", SharedPostgres().NewDatabase()}});
 }
 
 // The sign-in flow a browser or a program goes through.
