@@ -1,5 +1,7 @@
 #include "testkit/pgbouncer_instance.h"
 
+#include "testkit/local.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -49,54 +51,7 @@ class Fd {
 };
 
 // PATH first (a developer's own build), then Debian's location, which a non-root PATH lacks.
-std::string FindPgBouncer() {
-  if (const char* path = std::getenv("PATH")) {
-    std::string_view rest = path;
-    while (!rest.empty()) {
-      size_t colon = rest.find(':');
-      std::string dir(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-      if (!dir.empty() && ::access((dir + "/pgbouncer").c_str(), X_OK) == 0) return dir + "/pgbouncer";
-    }
-  }
-  if (::access("/usr/sbin/pgbouncer", X_OK) == 0) return "/usr/sbin/pgbouncer";
-  return "";
-}
-
-// A port that was free a moment ago; the constructor retries with another one if it was taken since.
-int FreePort() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(errno));
-  }
-  return ntohs(addr.sin_port);
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Tail(const std::string& path, size_t max_lines) {
-  std::ifstream in(path);
-  if (!in) return "    (no file at " + path + ")\n";
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(std::move(line));
-    if (lines.size() > max_lines) lines.pop_front();
-  }
-  std::string out;
-  for (const auto& line : lines) out += "    " + line + "\n";
-  return out.empty() ? "    (empty)\n" : out;
-}
+std::string FindPgBouncer() { return FindExecutable("pgbouncer", {"/usr/sbin"}); }
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -235,7 +190,7 @@ PgBouncerInstance::PgBouncerInstance(const PostgresInstance& upstream, PgBouncer
     // Even auth_type = trust looks the user up in the auth file; the upstream trusts everyone.
     WriteFile(dir_ + "/userlist.txt", "\"postgres\" \"\"\n");
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
-      port_ = FreePort();
+      port_ = FreeLoopbackPort();
       WriteConfig();
       if (TryStart()) return;
     }
@@ -308,7 +263,7 @@ bool PgBouncerInstance::TryStart() {
   while (true) {
     if (!child_.Poll()) throw std::runtime_error("pgbouncer exited during start-up (" + child_.exit_reason() + ")");
     if (!listening) {
-      std::string log = ReadAll(log_path_);
+      std::string log = ReadFile(log_path_);
       if (log.find("cannot listen on " + address) != std::string::npos) {
         child_.Stop();
         return false;
@@ -328,7 +283,7 @@ std::string PgBouncerInstance::Url(std::string_view db) const {
   return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + std::string(db);
 }
 
-std::string PgBouncerInstance::LogTail(size_t max_lines) const { return Tail(log_path_, max_lines); }
+std::string PgBouncerInstance::LogTail(size_t max_lines) const { return TailFile(log_path_, max_lines); }
 
 void PgBouncerInstance::Stop() {
   child_.Stop();
@@ -344,7 +299,7 @@ void PgBouncerInstance::Fail(const std::string& what) {
   child_.Stop();
   std::string message = "cannot start the test PgBouncer: " + what + "\n  binary: " + binary_ +
                         "\n  directory (kept for inspection): " + dir_ + "\n  log " + log_path_ + ":\n" +
-                        Tail(log_path_, 40) + "  stderr " + stderr_path_ + ":\n" + Tail(stderr_path_, 10);
+                        TailFile(log_path_, 40) + "  stderr " + stderr_path_ + ":\n" + TailFile(stderr_path_, 10);
   dir_.clear();
   throw std::runtime_error(message);
 }

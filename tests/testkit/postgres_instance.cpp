@@ -1,5 +1,7 @@
 #include "testkit/postgres_instance.h"
 
+#include "testkit/local.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -41,15 +43,8 @@ bool HasServerTools(const fs::path& dir) {
 
 // PATH first (a developer's own build), then Debian's versioned directories, 15 preferred.
 std::string FindBinDir() {
-  if (const char* path = std::getenv("PATH")) {
-    std::string_view rest = path;
-    while (!rest.empty()) {
-      size_t colon = rest.find(':');
-      std::string dir(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-      if (!dir.empty() && HasServerTools(dir)) return dir;
-    }
-  }
+  std::string initdb = FindExecutable("initdb", {});
+  if (!initdb.empty() && HasServerTools(fs::path(initdb).parent_path())) return fs::path(initdb).parent_path().string();
   if (HasServerTools("/usr/lib/postgresql/15/bin")) return "/usr/lib/postgresql/15/bin";
   std::vector<fs::path> others;
   std::error_code ec;
@@ -61,38 +56,6 @@ std::string FindBinDir() {
     if (HasServerTools(dir)) return dir.string();
   }
   return "";
-}
-
-// A port that was free a moment ago; Start() retries with another one if it was taken since.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(err));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string Tail(const std::string& path, size_t max_lines = 40) {
-  std::ifstream in(path);
-  if (!in) return "    (no log at " + path + ")\n";
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(std::move(line));
-    if (lines.size() > max_lines) lines.pop_front();
-  }
-  std::string out;
-  for (const auto& line : lines) out += "    " + line + "\n";
-  return out.empty() ? "    (empty)\n" : out;
 }
 
 // Identity a child switches to before exec; nullopt keeps ours.
@@ -259,7 +222,7 @@ void PostgresInstance::Start() {
   std::optional<Identity> as;
   if (drop_privileges_) as = Identity{uid_, gid_};
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     // Durability is pointless for a throwaway cluster; a short deadlock_timeout keeps the
     // deadlock tests fast. pg_ctl hands these to a shell, hence the quoted socket directory.
     std::string options = "-p " + std::to_string(port_) + " -k '" + dir_ +
@@ -288,7 +251,7 @@ void PostgresInstance::CreateDatabase(const std::string& name) {
                command_log_, dir_, std::nullopt);
   if (rc != 0) {
     throw std::runtime_error("createdb " + name + " failed (exit " + std::to_string(rc) + "); log " + command_log_ +
-                             ":\n" + Tail(command_log_, 10));
+                             ":\n" + TailFile(command_log_, 10));
   }
 }
 
@@ -364,7 +327,7 @@ void PostgresInstance::StopWatchdog() {
 void PostgresInstance::FailWithLogs(const std::string& what) {
   std::string message = "cannot start the test PostgreSQL: " + what + "\n  binaries: " + bin_dir_ +
                         "\n  directory (kept for inspection): " + dir_ + "\n  server log " + server_log_ + ":\n" +
-                        Tail(server_log_) + "  command log " + command_log_ + ":\n" + Tail(command_log_);
+                        TailFile(server_log_) + "  command log " + command_log_ + ":\n" + TailFile(command_log_);
   if (running_) {
     std::optional<Identity> as;
     if (drop_privileges_) as = Identity{uid_, gid_};

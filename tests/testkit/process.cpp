@@ -1,5 +1,7 @@
 #include "testkit/process.h"
 
+#include "testkit/local.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,17 +31,6 @@ TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
-
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env, const std::string& log_dir) {
   static int counter = 0;

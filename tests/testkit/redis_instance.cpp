@@ -1,5 +1,7 @@
 #include "testkit/redis_instance.h"
 
+#include "testkit/local.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,40 +34,7 @@ namespace fs = std::filesystem;
 constexpr auto kStartTimeout = std::chrono::seconds(15);
 constexpr int kLaunchAttempts = 3;
 
-std::string FindRedisServer() {
-  if (const char* path = std::getenv("PATH")) {
-    std::string_view rest = path;
-    while (!rest.empty()) {
-      size_t colon = rest.find(':');
-      std::string dir(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-      if (dir.empty()) continue;
-      std::string candidate = dir + "/redis-server";
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-  }
-  if (::access("/usr/bin/redis-server", X_OK) == 0) return "/usr/bin/redis-server";
-  return "";
-}
-
-// A port that was free a moment ago; the constructor retries with another one if it was taken
-// since.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(err));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+std::string FindRedisServer() { return FindExecutable("redis-server", {"/usr/bin"}); }
 
 std::string ReadFrom(const std::string& path, std::streamoff offset) {
   std::ifstream in(path);
@@ -80,19 +49,6 @@ std::streamoff FileSize(const std::string& path) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   return ec ? 0 : static_cast<std::streamoff>(size);
-}
-
-std::string Tail(const std::string& path, size_t max_lines = 40) {
-  std::ifstream in(path);
-  if (!in) return "    (no log at " + path + ")\n";
-  std::deque<std::string> lines;
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(std::move(line));
-    if (lines.size() > max_lines) lines.pop_front();
-  }
-  std::string out;
-  for (const auto& line : lines) out += "    " + line + "\n";
-  return out.empty() ? "    (empty)\n" : out;
 }
 
 // RAII for a socket descriptor. Thread-compatible.
@@ -171,7 +127,7 @@ RedisInstance::RedisInstance(std::string password) : password_(std::move(passwor
 
   std::string why;
   for (int attempt = 0; attempt < kLaunchAttempts; ++attempt) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     Launch(port_);
     if (WaitUntilReady(&why)) return;
     Stop();  // most likely the port was taken in the meantime: try another
@@ -289,7 +245,7 @@ void RedisInstance::FlushAll() {
 void RedisInstance::FailWithLog(const std::string& what) {
   std::string message = "cannot start the test Redis: " + what + "\n  binary: " + binary_ +
                         "\n  directory (kept for inspection): " + dir_ + "\n  log " + log_path_ + ":\n" +
-                        Tail(log_path_);
+                        TailFile(log_path_);
   Stop();
   dir_.clear();
   throw std::runtime_error(message);
