@@ -56,23 +56,20 @@ http::Middleware AuthMiddleware(ApiContext& ctx) {
   return [&ctx](http::Request& req, const http::Next& next) {
     const http::Route* route = req.route;
     if (route == nullptr) return next(req);  // 404/405 come next
-    bool is_public = route->access == http::Access::kPublic;
-    std::string credential;
+    // Public routes never look at credentials: no public handler needs the caller, and the inline
+    // ones (health, readiness, docs) run on I/O threads, where a database lookup must not happen.
+    if (route->access == http::Access::kPublic) return next(req);
     try {
-      credential = CredentialOf(req);
+      std::string credential = CredentialOf(req);
       if (!credential.empty()) {
         auth::Principal p = ctx.accounts.Authenticate(credential);
         req.caller = http::Caller{p.user.id, p.user.email, p.user.role, p.session_id, p.api_key_id, p.key_scope};
       }
     } catch (const core::Error& e) {
-      // Public routes ignore a stale or broken credential; the rest refuse it.
-      if (!is_public) {
-        auto res = http::ProblemFromError(e);
-        res.headers.Set("WWW-Authenticate", "Bearer");
-        return res;
-      }
+      auto res = http::ProblemFromError(e);
+      res.headers.Set("WWW-Authenticate", "Bearer");
+      return res;
     }
-    if (is_public) return next(req);
     if (!req.caller.authenticated()) {
       auto res = http::Problem(401, "unauthenticated", http::StatusTitle(401),
                                "sign in and send 'Authorization: Bearer <access token>', or send an API key");
