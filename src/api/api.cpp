@@ -5,6 +5,7 @@ namespace playground::api {
 void AddRoutes(http::Router& router, ApiContext& ctx) {
   AddSystemRoutes(router, ctx);
   AddAuthRoutes(router, ctx);
+  AddJobsRoutes(router, ctx);
   CheckPolicies(router);
 }
 

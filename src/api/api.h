@@ -1,6 +1,7 @@
 // The REST API: every endpoint of the platform registered on one Router, with the middleware
 // chain every request passes through. Route groups live in their own files (system_routes.cpp
-// for health, metrics and documentation; later ones for accounts, datasets, jobs, models).
+// for health, metrics and documentation; auth_routes.cpp for accounts; job_routes.cpp for jobs
+// and schedules; later ones for datasets and models).
 #pragma once
 
 #include <vector>
@@ -11,6 +12,9 @@
 #include "core/settings.h"
 #include "http/middleware.h"
 #include "http/router.h"
+#include "jobs/queue.h"
+#include "jobs/scheduler.h"
+#include "jobs/watcher.h"
 #include "limits/login_backoff.h"
 #include "limits/rate_limiter.h"
 #include "store/store.h"
@@ -26,6 +30,9 @@ struct ApiContext {
   auth::AuditLog& audit;
   limits::RateLimiter& rate_limiter;
   limits::LoginBackoff& login_backoff;
+  jobs::JobQueue& jobs;
+  jobs::Scheduler& scheduler;
+  jobs::JobWatcher& job_watcher;  // live job updates for server-sent events
 };
 
 // Registers every endpoint. Call once, before the server starts.
@@ -56,5 +63,6 @@ auth::RequestInfo InfoOf(const http::Request& req);
 // Route groups (one per file).
 void AddSystemRoutes(http::Router& router, ApiContext& ctx);
 void AddAuthRoutes(http::Router& router, ApiContext& ctx);
+void AddJobsRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace playground::api

@@ -49,9 +49,13 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
 
-  SettingFlags serve_flags, migrate_flags, users_flags;
+  SettingFlags serve_flags, migrate_flags, users_flags, worker_flags;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API (and, in embedded mode, the web UI).");
   serve_flags.AddTo(serve);
+  auto* worker = app.add_subcommand("worker",
+                                    "Run jobs from Redis (REDIS_URL) with WORKER_CONCURRENCY threads until "
+                                    "SIGTERM, then finish or hand back what runs.");
+  worker_flags.AddTo(worker);
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit.");
   bool migrate_status = false;
   migrate->add_flag("--status", migrate_status, "List migrations and whether each is applied; change nothing.");
@@ -92,7 +96,7 @@ int Main(int argc, char** argv) {
     std::cout << core::SettingsMarkdown();
     return kExitOk;
   }
-  SettingFlags& flags = *serve ? serve_flags : *users ? users_flags : migrate_flags;
+  SettingFlags& flags = *serve ? serve_flags : *users ? users_flags : *worker ? worker_flags : migrate_flags;
   core::Settings resolved;
   try {
     resolved = core::ResolveSettings(flags.Raw());
@@ -101,6 +105,7 @@ int Main(int argc, char** argv) {
     return kExitBadConfig;
   }
   if (*serve) return Serve(resolved);
+  if (*worker) return Worker(resolved);
   if (*users) {
     for (auto* sub : users->get_subcommands()) users_cmd.action = sub->get_name();
     return Users(resolved, users_cmd);

@@ -1,6 +1,9 @@
 #include "app/commands.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +21,10 @@
 #include "core/random.h"
 #include "core/version.h"
 #include "http/server.h"
+#include "jobs/queue.h"
+#include "jobs/scheduler.h"
+#include "jobs/task.h"
+#include "jobs/watcher.h"
 #include "limits/rate_limiter.h"
 #include "redis/redis_client.h"
 #include "store/migrate.h"
@@ -117,6 +124,23 @@ std::unique_ptr<store::Store> OpenMigratedStore(const core::Settings& s, int& ex
   return db;
 }
 
+jobs::QueueOptions QueueOptionsFrom(const core::Settings& s, const std::string& role) {
+  jobs::QueueOptions o;
+  o.redis_url = s.redis_url;
+  o.concurrency = s.worker_concurrency;
+  o.role = role;
+  o.heartbeat_interval = s.job_heartbeat_interval;
+  o.stale_after = s.job_stale_after;
+  o.poll_interval = s.job_poll_interval;
+  o.retry_base = s.job_retry_base;
+  o.default_max_attempts = s.job_max_attempts;
+  o.shutdown_grace = s.shutdown_grace;
+  return o;
+}
+
+// Every job type this binary can run. Features that own job types register them here.
+void RegisterTasks(jobs::TaskRegistry& tasks) { jobs::RegisterBuiltinTasks(tasks); }
+
 }  // namespace
 
 int Migrate(const core::Settings& settings, bool status_only) {
@@ -184,7 +208,20 @@ int Serve(core::Settings settings) {
 
   auth::AuditLog audit(*db, clock);
   auth::Accounts accounts(*db, clock, audit, AuthOptionsFrom(settings));
-  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff};
+
+  jobs::TaskRegistry tasks;
+  RegisterTasks(tasks);
+  std::unique_ptr<jobs::JobQueue> queue;
+  try {
+    queue = jobs::MakeJobQueue(QueueOptionsFrom(settings, "serve"), *db, tasks, clock);
+  } catch (const core::Error& e) {
+    std::cerr << "playground: invalid setting REDIS_URL: " << e.what() << "\n";
+    return kExitBadConfig;
+  }
+  jobs::Scheduler scheduler(*queue, *db, clock, settings.job_stale_after);
+  jobs::JobWatcher job_watcher(queue->jobs(), std::chrono::milliseconds(100));
+  api::ApiContext ctx{settings, *db,   health,    accounts, audit, *rate_limiter, *backoff,
+                      *queue,   scheduler, job_watcher};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -213,9 +250,14 @@ int Serve(core::Settings settings) {
                               {"environment", settings.environment},
                               {"database", std::string(db->name())},
                               {"data_dir", settings.data_dir}});
+  queue->Start();
+  scheduler.Start(settings.job_poll_interval);
   core::FlushLogs();
 
   bool drained = server.Run();
+  scheduler.Stop();
+  job_watcher.Stop();
+  queue->Stop();
   health.Stop();
   core::FlushLogs();
   if (!drained) {
@@ -223,6 +265,49 @@ int Serve(core::Settings settings) {
     std::fflush(stdout);
     std::_Exit(kExitFailure);
   }
+  return kExitOk;
+}
+
+int Worker(core::Settings settings) {
+  core::InitLogging(settings.log_level);
+  if (settings.redis_url.empty()) {
+    std::cerr << "playground: a worker takes jobs from Redis: set REDIS_URL (--redis-url), the same as serve's\n";
+    return kExitBadConfig;
+  }
+  if (settings.worker_concurrency < 1) {
+    std::cerr << "playground: invalid setting WORKER_CONCURRENCY (--workers): a worker needs at least 1\n";
+    return kExitBadConfig;
+  }
+  // SIGTERM and SIGINT are blocked in every thread (the queue's threads inherit the mask) and
+  // taken by sigwait below, so a signal never interrupts a job's thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  int code = kExitOk;
+  auto db = OpenMigratedStore(settings, code);
+  if (!db) return code;
+  jobs::TaskRegistry tasks;
+  RegisterTasks(tasks);
+  std::unique_ptr<jobs::JobQueue> queue;
+  try {
+    queue = jobs::MakeJobQueue(QueueOptionsFrom(settings, "worker"), *db, tasks, core::Clock::System());
+  } catch (const core::Error& e) {
+    std::cerr << "playground: invalid setting REDIS_URL: " << e.what() << "\n";
+    return kExitBadConfig;
+  }
+  queue->Start();
+  core::FlushLogs();
+  int sig = 0;
+  sigwait(&signals, &sig);
+  core::LogInfo("stopping: running jobs finish within the grace period, the rest go back to the queue",
+                {{"signal", sig}, {"grace_seconds", settings.shutdown_grace.count()}});
+  core::FlushLogs();
+  queue->Stop();
+  core::LogInfo("worker stopped");
+  core::FlushLogs();
   return kExitOk;
 }
 

@@ -7,6 +7,8 @@ namespace playground::app {
 
 int Serve(core::Settings settings);
 int Migrate(const core::Settings& settings, bool status_only);
+// `playground worker`: runs jobs from Redis until SIGTERM/SIGINT, then finishes or releases them.
+int Worker(core::Settings settings);
 
 // `playground users ...`: account administration from the command line.
 struct UsersCommand {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 
@@ -196,6 +197,31 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back(IntRow("RATE_LIMIT_UPLOAD", "rate-limit-upload", "1",
                      "Uploads per second, per client address and per account.", &Settings::rate_limit_upload, 1,
                      1000000));
+  t.push_back({"WORKER_CONCURRENCY", "workers", "", "integer 0..256",
+               "Job worker threads of this process (serve and worker); 0: run no jobs here; empty: the number of "
+               "cores.",
+               false, [](Settings& s, const std::string& v) {
+                 s.worker_concurrency = v.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                                  : static_cast<int>(ParseInt(v, 0, 256));
+               }});
+  t.push_back(DurationRow("JOB_HEARTBEAT_MS", "job-heartbeat", "2000",
+                          "How often a worker records that its running jobs are alive (and sees cancellations).",
+                          &Settings::job_heartbeat_interval, 10, 60000, "milliseconds"));
+  t.push_back(DurationRow("JOB_STALE_MS", "job-stale", "30000",
+                          "A running job whose worker has not sent a heartbeat for this long is given to another "
+                          "worker.",
+                          &Settings::job_stale_after, 100, 3600000, "milliseconds"));
+  t.push_back(DurationRow("JOB_POLL_MS", "job-poll", "1000",
+                          "How often queued jobs are re-published to the broker, silent workers' jobs requeued, "
+                          "schedules checked and queue_depth refreshed.",
+                          &Settings::job_poll_interval, 10, 60000, "milliseconds"));
+  t.push_back(DurationRow("JOB_RETRY_BASE_MS", "job-retry-base", "1000",
+                          "Delay before the first retry of a failed job; doubled each attempt (with jitter), at most "
+                          "an hour.",
+                          &Settings::job_retry_base, 1, 3600000, "milliseconds"));
+  t.push_back(IntRow("JOB_MAX_ATTEMPTS", "job-max-attempts", "3",
+                     "Attempts a job gets when it does not ask for a number (transient failures are retried).",
+                     &Settings::job_max_attempts, 1, 100));
   return t;
 }
 
@@ -221,6 +247,11 @@ Settings ResolveSettings(const std::map<std::string, std::string>& raw) {
     std::string dir = s.data_dir;
     if (dir.back() == '/') dir.pop_back();
     s.database_url = "sqlite://" + dir + "/playground.db";
+  }
+  if (s.job_stale_after <= 2 * s.job_heartbeat_interval) {
+    Fail(ErrorCode::kValidation,
+         "invalid setting JOB_STALE_MS (--job-stale): must be more than twice JOB_HEARTBEAT_MS (--job-heartbeat), "
+         "or live workers would lose their jobs");
   }
   if (s.production()) {
     if (s.secret_key.empty()) {

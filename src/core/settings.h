@@ -47,6 +47,12 @@ struct Settings {
   int rate_limit_api = 0;  // requests per second per client address and per account
   int rate_limit_auth = 0;
   int rate_limit_upload = 0;
+  int worker_concurrency = 0;  // job worker threads in this process; resolved from the core count
+  std::chrono::milliseconds job_heartbeat_interval{0};
+  std::chrono::milliseconds job_stale_after{0};
+  std::chrono::milliseconds job_poll_interval{0};
+  std::chrono::milliseconds job_retry_base{0};
+  int job_max_attempts = 0;
 
   bool production() const { return environment == "production"; }
 };

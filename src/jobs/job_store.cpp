@@ -258,7 +258,8 @@ Job JobStore::RequestCancel(const std::string& id) {
 
 Job JobStore::Retry(const std::string& id) {
   int64_t now = NowUs();
-  if (auto j = First(db_.Query("UPDATE jobs SET state = 'queued', attempt = 0, cancel_requested = 0, run_after = ?, "
+  // max_attempts stays a count of attempts in total, so it grows by the job's own allowance.
+  if (auto j = First(db_.Query("UPDATE jobs SET state = 'queued', max_attempts = attempt + max_attempts, cancel_requested = 0, run_after = ?, "
                                "error = NULL, result = NULL, progress = 0, progress_message = '', started_at = NULL, "
                                "finished_at = NULL, heartbeat_at = NULL, updated_at = ? "
                                "WHERE id = ? AND state IN ('failed', 'cancelled')" +

@@ -56,7 +56,7 @@ struct NewJob {
   std::string owner_id;
   std::string schedule_id;
   nlohmann::json params = nlohmann::json::object();
-  int max_attempts = 1;
+  int max_attempts = 0;  // 0: the queue's default (JOB_MAX_ATTEMPTS)
 };
 
 struct JobFilter {
@@ -117,7 +117,8 @@ class JobStore {
   // queued -> cancelled at once; running -> cancel_requested (its worker stops it at its next
   // check). Throws kNotFound, or kConflict when it already finished.
   Job RequestCancel(const std::string& id);
-  // failed or cancelled -> queued with a fresh set of attempts. Throws kNotFound or kConflict.
+  // failed or cancelled -> queued with a fresh set of max_attempts attempts on top of those
+  // already made (`attempt` keeps counting). Throws kNotFound or kConflict.
   Job Retry(const std::string& id);
 
   // Running jobs whose heartbeat is older than `stale_before_us` go back to queued (their worker

@@ -65,8 +65,9 @@ Schedule Scheduler::Create(const NewSchedule& in) {
   if (in.name.empty() || in.name.size() > 200) Fail(ErrorCode::kValidation, "name: required, at most 200 characters");
   const TaskType* type = queue_.tasks().Find(in.job_type);
   if (type == nullptr) Fail(ErrorCode::kValidation, "job.type: no job type called '" + in.job_type + "'");
-  if (!in.params.is_object()) Fail(ErrorCode::kValidation, "job.params: must be a JSON object");
-  if (type->validate) type->validate(in.params);
+  nlohmann::json params = in.params.is_null() ? nlohmann::json::object() : in.params;
+  if (!params.is_object()) Fail(ErrorCode::kValidation, "job.params: must be a JSON object");
+  if (type->validate) type->validate(params);
   int64_t now = store::ToMicros(clock_.Now());
   int64_t next = NextRunUs(in.cron, in.timezone, clock_.Now());
   int max_attempts = in.max_attempts > 0 ? in.max_attempts : queue_.options().default_max_attempts;
@@ -74,7 +75,7 @@ Schedule Scheduler::Create(const NewSchedule& in) {
                                  "max_attempts, paused, next_run_at, created_at, updated_at) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING ") +
                          kColumns,
-                     {core::NewUuid(), in.owner_id, in.name, in.cron, in.timezone, in.job_type, in.params.dump(),
+                     {core::NewUuid(), in.owner_id, in.name, in.cron, in.timezone, in.job_type, params.dump(),
                       int64_t{max_attempts}, next, now, now});
   return FromRow(r.rows.at(0));
 }
