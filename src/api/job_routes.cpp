@@ -102,10 +102,11 @@ jobs::NewJob JobTemplate(const ApiContext& ctx, const http::Caller& caller, cons
   if (type == nullptr) {
     std::string known;
     for (const auto& n : ctx.jobs.tasks().Names()) known += (known.empty() ? "" : ", ") + n;
-    Fail(ErrorCode::kValidation, std::string(where) + "type: no job type called '" + job.type + "' (known: " + known + ")");
+    Fail(ErrorCode::kValidation,
+         std::string(where) + "type: no job type called '" + job.type + "' (known: " + known + ")");
   }
-  bool allowed = type->start == jobs::StartPolicy::kMember ||
-                 (type->start == jobs::StartPolicy::kAdmin && caller.admin());
+  bool allowed =
+      type->start == jobs::StartPolicy::kMember || (type->start == jobs::StartPolicy::kAdmin && caller.admin());
   if (!allowed) {
     Fail(ErrorCode::kPermissionDenied, type->start == jobs::StartPolicy::kAdmin
                                            ? "only admins may start '" + job.type + "' jobs"
@@ -195,7 +196,9 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
                  {{"items", {{"type", "array"}, {"items", JobSchema()}}},
                   {"next_cursor", {{"type", {"string", "null"}}}}}}});
 
-  router.Get(p + "/jobs/{id}", [&ctx](http::Request& req) { return http::Response::Json(200, jobs::ToJson(VisibleJob(ctx, req))); })
+  router
+      .Get(p + "/jobs/{id}",
+           [&ctx](http::Request& req) { return http::Response::Json(200, jobs::ToJson(VisibleJob(ctx, req))); })
       .Allow(Access::kUser, kReadScopes)
       .Tag("jobs")
       .Summary("A job: state, progress, attempts, timings, error and result")

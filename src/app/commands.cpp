@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "api/api.h"
 #include "api/health.h"
@@ -18,6 +19,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/random.h"
 #include "core/version.h"
 #include "http/server.h"
@@ -220,8 +222,7 @@ int Serve(core::Settings settings) {
   }
   jobs::Scheduler scheduler(*queue, *db, clock, settings.job_stale_after);
   jobs::JobWatcher job_watcher(queue->jobs(), std::chrono::milliseconds(100));
-  api::ApiContext ctx{settings, *db,   health,    accounts, audit, *rate_limiter, *backoff,
-                      *queue,   scheduler, job_watcher};
+  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff, *queue, scheduler, job_watcher};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -299,6 +300,52 @@ int Worker(core::Settings settings) {
     return kExitBadConfig;
   }
   queue->Start();
+
+  // Optional /metrics and /health for Prometheus and probes; its threads inherit the blocked
+  // signals, so shutdown stays with the sigwait below.
+  http::Router router;
+  std::unique_ptr<http::Server> metrics_server;
+  std::thread metrics_thread;
+  if (settings.worker_metrics_port >= 0) {
+    store::Store* store = db.get();
+    const std::string worker_id = queue->worker_id();
+    router
+        .Get("/metrics",
+             [](http::Request&) {
+               return http::Response::Text(200, core::Metrics::Global().Serialize(),
+                                           "text/plain; version=0.0.4; charset=utf-8");
+             })
+        .Allow(http::Access::kPublic);
+    router
+        .Get("/health",
+             [store, worker_id](http::Request&) {
+               bool db_ok = store->Ping();
+               return http::Response::Json(db_ok ? 200 : 503,
+                                           {{"status", db_ok ? "healthy" : "degraded"},
+                                            {"version", core::kVersion},
+                                            {"worker_id", worker_id},
+                                            {"uptime", static_cast<int64_t>(core::UptimeSeconds())}});
+             })
+        .Allow(http::Access::kPublic);
+    http::ServerOptions so;
+    so.host = settings.host;
+    so.port = static_cast<uint16_t>(settings.worker_metrics_port);
+    so.io_threads = 1;
+    so.handler_threads = 1;
+    so.handle_signals = false;
+    metrics_server = std::make_unique<http::Server>(
+        so, router,
+        std::vector<http::Middleware>{http::RequestIdMiddleware(), http::ProblemMiddleware(settings.debug)});
+    try {
+      metrics_server->Start();
+    } catch (const core::Error& e) {
+      std::cerr << "playground: invalid setting WORKER_METRICS_PORT (--metrics-port): " << e.what() << "\n";
+      queue->Stop();
+      return kExitUnavailable;
+    }
+    core::LogInfo("worker metrics listening", {{"host", settings.host}, {"port", metrics_server->port()}});
+    metrics_thread = std::thread([&metrics_server] { metrics_server->Run(); });
+  }
   core::FlushLogs();
   int sig = 0;
   sigwait(&signals, &sig);
@@ -306,6 +353,10 @@ int Worker(core::Settings settings) {
                 {{"signal", sig}, {"grace_seconds", settings.shutdown_grace.count()}});
   core::FlushLogs();
   queue->Stop();
+  if (metrics_server) {
+    metrics_server->RequestShutdown();
+    metrics_thread.join();
+  }
   core::LogInfo("worker stopped");
   core::FlushLogs();
   return kExitOk;

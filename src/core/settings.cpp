@@ -204,6 +204,12 @@ std::vector<SettingSpec> BuildTable() {
                  s.worker_concurrency = v.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
                                                   : static_cast<int>(ParseInt(v, 0, 256));
                }});
+  t.push_back({"WORKER_METRICS_PORT", "metrics-port", "", "integer 0..65535",
+               "`playground worker` serves /metrics and /health on HOST at this port (0: any free port, printed "
+               "at start); empty: none.",
+               false, [](Settings& s, const std::string& v) {
+                 s.worker_metrics_port = v.empty() ? -1 : static_cast<int>(ParseInt(v, 0, 65535));
+               }});
   t.push_back(DurationRow("JOB_HEARTBEAT_MS", "job-heartbeat", "2000",
                           "How often a worker records that its running jobs are alive (and sees cancellations).",
                           &Settings::job_heartbeat_interval, 10, 60000, "milliseconds"));

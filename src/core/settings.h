@@ -53,6 +53,7 @@ struct Settings {
   std::chrono::milliseconds job_poll_interval{0};
   std::chrono::milliseconds job_retry_base{0};
   int job_max_attempts = 0;
+  int worker_metrics_port = -1;  // `playground worker`'s /metrics and /health; -1: none
 
   bool production() const { return environment == "production"; }
 };

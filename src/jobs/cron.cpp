@@ -64,7 +64,8 @@ bool ParseField(std::string_view text, const Field& f, std::bitset<N>& bits) {
       std::string_view s = item.substr(slash + 1);
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), step);
       if (ec != std::errc() || end != s.data() + s.size() || step < 1 || step > f.max) {
-        Fail(ErrorCode::kValidation, std::string("cron: bad step '") + std::string(s) + "' in the " + f.name + " field");
+        Fail(ErrorCode::kValidation,
+             std::string("cron: bad step '") + std::string(s) + "' in the " + f.name + " field");
       }
       item = item.substr(0, slash);
     }
@@ -74,8 +75,8 @@ bool ParseField(std::string_view text, const Field& f, std::bitset<N>& bits) {
       lo = Value(item.substr(0, dash), f);
       hi = dash == std::string_view::npos ? (step > 1 ? f.max : lo) : Value(item.substr(dash + 1), f);
       if (hi < lo) {
-        Fail(ErrorCode::kValidation, std::string("cron: the range '") + std::string(item) + "' in the " + f.name +
-                                         " field runs backwards");
+        Fail(ErrorCode::kValidation,
+             std::string("cron: the range '") + std::string(item) + "' in the " + f.name + " field runs backwards");
       }
     }
     for (int v = lo; v <= hi; v += step) bits.set(N == 7 && v == 7 ? 0 : static_cast<size_t>(v));  // 7: Sunday
@@ -91,8 +92,8 @@ CronSchedule CronSchedule::Parse(std::string_view expression, std::string_view t
     if (!part.empty()) fields.push_back(part);
   }
   if (fields.size() != 5) {
-    Fail(ErrorCode::kValidation, "cron: expected 5 fields (minute hour day-of-month month day-of-week), got " +
-                                     std::to_string(fields.size()));
+    Fail(ErrorCode::kValidation,
+         "cron: expected 5 fields (minute hour day-of-month month day-of-week), got " + std::to_string(fields.size()));
   }
   static const Field kMinute{"minute", 0, 59, {}};
   static const Field kHour{"hour", 0, 23, {}};
@@ -109,8 +110,8 @@ CronSchedule CronSchedule::Parse(std::string_view expression, std::string_view t
   try {
     c.zone_ = date::locate_zone(std::string(time_zone));
   } catch (const std::exception&) {
-    Fail(ErrorCode::kValidation, "timezone: '" + std::string(time_zone) +
-                                     "' is not a time zone of the tz database (e.g. UTC, Europe/Paris)");
+    Fail(ErrorCode::kValidation,
+         "timezone: '" + std::string(time_zone) + "' is not a time zone of the tz database (e.g. UTC, Europe/Paris)");
   }
   c.Next(std::chrono::system_clock::now());  // rejects expressions that never fire
   return c;

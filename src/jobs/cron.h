@@ -33,8 +33,8 @@ class CronSchedule {
  private:
   std::bitset<60> minute_;
   std::bitset<24> hour_;
-  std::bitset<32> day_;    // 1..31
-  std::bitset<13> month_;  // 1..12
+  std::bitset<32> day_;     // 1..31
+  std::bitset<13> month_;   // 1..12
   std::bitset<7> weekday_;  // 0 = Sunday
   bool day_restricted_ = false;
   bool weekday_restricted_ = false;

@@ -115,11 +115,12 @@ std::chrono::milliseconds BackoffDelay(int attempt, std::chrono::milliseconds ba
 }
 
 Job JobStore::InsertTx(store::Tx& tx, const NewJob& job, int64_t now_us) {
-  auto r = tx.Query("INSERT INTO jobs (id, type, owner_id, schedule_id, params, state, attempt, max_attempts, "
-                    "created_at, run_after, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)" +
-                        Returning(),
-                    {core::NewUuid(), job.type, TextOrNull(job.owner_id), TextOrNull(job.schedule_id),
-                     job.params.dump(), int64_t{job.max_attempts}, now_us, now_us, now_us});
+  auto r = tx.Query(
+      "INSERT INTO jobs (id, type, owner_id, schedule_id, params, state, attempt, max_attempts, "
+      "created_at, run_after, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)" +
+          Returning(),
+      {core::NewUuid(), job.type, TextOrNull(job.owner_id), TextOrNull(job.schedule_id), job.params.dump(),
+       int64_t{job.max_attempts}, now_us, now_us, now_us});
   return FromRow(r.rows.at(0));
 }
 
@@ -175,11 +176,12 @@ JobPage JobStore::List(const JobFilter& f) {
 
 std::optional<Job> JobStore::Claim(const std::string& id, const std::string& worker_id) {
   int64_t now = NowUs();
-  return First(db_.Query("UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?, "
-                         "heartbeat_at = ?, updated_at = ?, progress = 0, progress_message = '' "
-                         "WHERE id = ? AND state = 'queued' AND run_after <= ? AND cancel_requested = 0" +
-                             Returning(),
-                         {worker_id, now, now, now, id, now}));
+  return First(
+      db_.Query("UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?, "
+                "heartbeat_at = ?, updated_at = ?, progress = 0, progress_message = '' "
+                "WHERE id = ? AND state = 'queued' AND run_after <= ? AND cancel_requested = 0" +
+                    Returning(),
+                {worker_id, now, now, now, id, now}));
 }
 
 std::vector<std::string> JobStore::Heartbeat(const std::string& worker_id) {
@@ -195,16 +197,18 @@ std::vector<std::string> JobStore::Heartbeat(const std::string& worker_id) {
 
 bool JobStore::SetProgress(const std::string& id, int attempt, double fraction, const std::string& message) {
   int64_t now = NowUs();
-  return db_.Exec("UPDATE jobs SET progress = ?, progress_message = ?, heartbeat_at = ?, updated_at = ? "
-                  "WHERE id = ? AND state = 'running' AND attempt = ?",
-                  {std::clamp(fraction, 0.0, 1.0), message, now, now, id, int64_t{attempt}}) > 0;
+  return db_.Exec(
+             "UPDATE jobs SET progress = ?, progress_message = ?, heartbeat_at = ?, updated_at = ? "
+             "WHERE id = ? AND state = 'running' AND attempt = ?",
+             {std::clamp(fraction, 0.0, 1.0), message, now, now, id, int64_t{attempt}}) > 0;
 }
 
 bool JobStore::Succeed(const std::string& id, const nlohmann::json& result) {
   int64_t now = NowUs();
-  return db_.Exec("UPDATE jobs SET state = 'succeeded', result = ?, progress = 1, finished_at = ?, updated_at = ?, "
-                  "worker_id = NULL, error = NULL WHERE id = ? AND state = 'running'",
-                  {result.is_null() ? store::Value(nullptr) : store::Value(result.dump()), now, now, id}) > 0;
+  return db_.Exec(
+             "UPDATE jobs SET state = 'succeeded', result = ?, progress = 1, finished_at = ?, updated_at = ?, "
+             "error = NULL WHERE id = ? AND state = 'running'",
+             {result.is_null() ? store::Value(nullptr) : store::Value(result.dump()), now, now, id}) > 0;
 }
 
 JobStore::FailOutcome JobStore::Fail(const std::string& id, int attempt, const std::string& message, bool transient,
@@ -219,7 +223,7 @@ JobStore::FailOutcome JobStore::Fail(const std::string& id, int attempt, const s
     if (n > 0) return FailOutcome::kRetrying;
   }
   int64_t n = db_.Exec(
-      "UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, updated_at = ?, worker_id = NULL "
+      "UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, updated_at = ? "
       "WHERE id = ? AND state = 'running' AND attempt = ?",
       {message, now, now, id, int64_t{attempt}});
   return n > 0 ? FailOutcome::kFailed : FailOutcome::kIgnored;
@@ -227,15 +231,17 @@ JobStore::FailOutcome JobStore::Fail(const std::string& id, int attempt, const s
 
 bool JobStore::MarkCancelled(const std::string& id, int attempt) {
   int64_t now = NowUs();
-  return db_.Exec("UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, worker_id = NULL "
-                  "WHERE id = ? AND state = 'running' AND attempt = ?",
-                  {now, now, id, int64_t{attempt}}) > 0;
+  return db_.Exec(
+             "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ? "
+             "WHERE id = ? AND state = 'running' AND attempt = ?",
+             {now, now, id, int64_t{attempt}}) > 0;
 }
 
 bool JobStore::Release(const std::string& id, int attempt) {
-  return db_.Exec("UPDATE jobs SET state = 'queued', attempt = attempt - 1, worker_id = NULL, updated_at = ? "
-                  "WHERE id = ? AND state = 'running' AND attempt = ?",
-                  {NowUs(), id, int64_t{attempt}}) > 0;
+  return db_.Exec(
+             "UPDATE jobs SET state = 'queued', attempt = attempt - 1, worker_id = NULL, updated_at = ? "
+             "WHERE id = ? AND state = 'running' AND attempt = ?",
+             {NowUs(), id, int64_t{attempt}}) > 0;
 }
 
 Job JobStore::RequestCancel(const std::string& id) {
@@ -259,9 +265,10 @@ Job JobStore::RequestCancel(const std::string& id) {
 Job JobStore::Retry(const std::string& id) {
   int64_t now = NowUs();
   // max_attempts stays a count of attempts in total, so it grows by the job's own allowance.
-  if (auto j = First(db_.Query("UPDATE jobs SET state = 'queued', max_attempts = attempt + max_attempts, cancel_requested = 0, run_after = ?, "
+  if (auto j = First(db_.Query("UPDATE jobs SET state = 'queued', max_attempts = attempt + max_attempts, "
+                               "cancel_requested = 0, run_after = ?, "
                                "error = NULL, result = NULL, progress = 0, progress_message = '', started_at = NULL, "
-                               "finished_at = NULL, heartbeat_at = NULL, updated_at = ? "
+                               "finished_at = NULL, heartbeat_at = NULL, worker_id = NULL, updated_at = ? "
                                "WHERE id = ? AND state IN ('failed', 'cancelled')" +
                                    Returning(),
                                {now, now, id}))) {
@@ -270,14 +277,14 @@ Job JobStore::Retry(const std::string& id) {
   auto j = Get(id);
   if (!j) core::Fail(ErrorCode::kNotFound, "no job " + id);
   core::Fail(ErrorCode::kConflict,
-       "only a failed or cancelled job can be retried; job " + id + " is " + std::string(StateName(j->state)));
+             "only a failed or cancelled job can be retried; job " + id + " is " + std::string(StateName(j->state)));
 }
 
 std::vector<std::string> JobStore::RequeueStale(int64_t stale_before_us) {
   // A job whose worker keeps dying (it may be what kills it) stops once its attempts are spent.
   int64_t now = NowUs();
   db_.Exec(
-      "UPDATE jobs SET state = 'failed', worker_id = NULL, finished_at = ?, updated_at = ?, "
+      "UPDATE jobs SET state = 'failed', finished_at = ?, updated_at = ?, "
       "error = 'its worker stopped responding during the last allowed attempt' "
       "WHERE state = 'running' AND heartbeat_at < ? AND attempt >= max_attempts",
       {now, now, stale_before_us});
@@ -291,9 +298,9 @@ std::vector<std::string> JobStore::RequeueStale(int64_t stale_before_us) {
 }
 
 std::vector<std::string> JobStore::DueQueued(int limit) {
-  auto r = db_.Query(
-      "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ? ORDER BY run_after, created_at LIMIT ?",
-      {NowUs(), int64_t{limit}});
+  auto r =
+      db_.Query("SELECT id FROM jobs WHERE state = 'queued' AND run_after <= ? ORDER BY run_after, created_at LIMIT ?",
+                {NowUs(), int64_t{limit}});
   std::vector<std::string> ids;
   for (const Row& row : r.rows) ids.push_back(row.Text(0));
   return ids;

@@ -44,7 +44,7 @@ struct Job {
   int64_t finished_at_us = 0;
   int64_t heartbeat_at_us = 0;
   int64_t updated_at_us = 0;
-  std::string worker_id;
+  std::string worker_id;  // the worker running it, or the last one that ran it
   std::string error;
   nlohmann::json result;  // null until it succeeds
 };
@@ -68,7 +68,7 @@ struct JobFilter {
 };
 
 struct JobPage {
-  std::vector<Job> items;  // newest first
+  std::vector<Job> items;   // newest first
   std::string next_cursor;  // "" when there are no more
 };
 

@@ -55,7 +55,7 @@ class MemoryBroker final : public Broker {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ids_;          // waiting for a worker, oldest first
+  std::deque<std::string> ids_;           // waiting for a worker, oldest first
   std::unordered_set<std::string> held_;  // the ids in ids_, so that none is queued twice
   uint64_t wake_generation_ = 0;
 };

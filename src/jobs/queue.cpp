@@ -41,8 +41,10 @@ struct JobMetrics {
               .Name("job_duration_seconds")
               .Help("Run time of job attempts, by job type")
               .Register(reg),
-          prometheus::BuildCounter().Name("job_retries_total").Help("Attempts scheduled again after a transient "
-                                                                    "failure, by job type")
+          prometheus::BuildCounter()
+              .Name("job_retries_total")
+              .Help("Attempts scheduled again after a transient "
+                    "failure, by job type")
               .Register(reg),
           prometheus::BuildGauge()
               .Name("queue_depth")
@@ -63,8 +65,7 @@ struct JobMetrics {
     total.Add({{"type", type}, {"state", std::string(StateName(state))}}).Increment();
   }
   void Observe(const std::string& type, double seconds) {
-    static const prometheus::Histogram::BucketBoundaries kBuckets = {0.001, 0.01, 0.1, 1,   10,
-                                                                     60,    300,  900, 3600};
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {0.001, 0.01, 0.1, 1, 10, 60, 300, 900, 3600};
     duration.Add({{"type", type}}, kBuckets).Observe(seconds);
   }
 };
@@ -174,9 +175,9 @@ class Queue final : public JobQueue {
     for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerLoop(); });
     if (options_.concurrency > 0) heartbeat_ = std::thread([this] { HeartbeatLoop(); });
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
-    core::LogInfo("job queue started", {{"backend", std::string(backend())},
-                                        {"worker_id", worker_id_},
-                                        {"concurrency", options_.concurrency}});
+    core::LogInfo(
+        "job queue started",
+        {{"backend", std::string(backend())}, {"worker_id", worker_id_}, {"concurrency", options_.concurrency}});
   }
 
   void Stop() override {
@@ -222,8 +223,7 @@ class Queue final : public JobQueue {
       broker_->Publish({job_id});
     } catch (const std::exception& e) {
       // The job is recorded; the maintenance loop publishes it when the broker is back.
-      publish_log_.Error("cannot publish a job; it will be published again",
-                         {{"job_id", job_id}, {"error", e.what()}});
+      publish_log_.Error("cannot publish a job; it will be published again", {{"job_id", job_id}, {"error", e.what()}});
     }
   }
 
@@ -336,9 +336,7 @@ class Queue final : public JobQueue {
         case Outcome::kCancelled:
           if (store_.MarkCancelled(job.id, job.attempt)) metrics_.Count(job.type, JobState::kCancelled);
           break;
-        case Outcome::kShutdown:
-          release = store_.Release(job.id, job.attempt);
-          break;
+        case Outcome::kShutdown: release = store_.Release(job.id, job.attempt); break;
         case Outcome::kTransient:
         case Outcome::kPermanent: {
           thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -347,10 +345,9 @@ class Queue final : public JobQueue {
           auto result_of = store_.Fail(job.id, job.attempt, error, outcome == Outcome::kTransient, delay);
           if (result_of == JobStore::FailOutcome::kRetrying) {
             metrics_.retries.Add({{"type", job.type}}).Increment();
-            core::LogWarn("job attempt failed; retrying", {{"job_id", job.id},
-                                                            {"attempt", job.attempt},
-                                                            {"delay_ms", delay.count()},
-                                                            {"error", error}});
+            core::LogWarn(
+                "job attempt failed; retrying",
+                {{"job_id", job.id}, {"attempt", job.attempt}, {"delay_ms", delay.count()}, {"error", error}});
           } else if (result_of == JobStore::FailOutcome::kFailed) {
             metrics_.Count(job.type, JobState::kFailed);
             core::LogWarn("job failed", {{"job_id", job.id}, {"attempt", job.attempt}, {"error", error}});
@@ -405,8 +402,8 @@ class Queue final : public JobQueue {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                                             // guarded by mu_
-  bool loops_stopped_ = false;                                        // guarded by mu_
+  bool stopping_ = false;                                              // guarded by mu_
+  bool loops_stopped_ = false;                                         // guarded by mu_
   std::map<std::string, std::shared_ptr<CancellationToken>> running_;  // guarded by mu_
   std::vector<std::thread> workers_;
   std::thread heartbeat_;

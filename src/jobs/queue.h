@@ -17,8 +17,8 @@
 namespace playground::jobs {
 
 struct QueueOptions {
-  std::string redis_url;  // empty: the embedded backend
-  int concurrency = 0;    // worker threads in this process; 0 runs no jobs here
+  std::string redis_url;       // empty: the embedded backend
+  int concurrency = 0;         // worker threads in this process; 0 runs no jobs here
   std::string role = "serve";  // names this process's worker id, e.g. "worker"
   std::chrono::milliseconds heartbeat_interval{2000};
   // A running job whose heartbeat is older than this is handed to another worker.

@@ -62,8 +62,9 @@ class RedisBroker final : public Broker {
   void Publish(const std::vector<std::string>& job_ids) override {
     constexpr size_t kBatch = 500;
     for (size_t i = 0; i < job_ids.size(); i += kBatch) {
-      std::vector<std::string> batch(job_ids.begin() + static_cast<std::ptrdiff_t>(i),
-                                     job_ids.begin() + static_cast<std::ptrdiff_t>(std::min(job_ids.size(), i + kBatch)));
+      std::vector<std::string> batch(
+          job_ids.begin() + static_cast<std::ptrdiff_t>(i),
+          job_ids.begin() + static_cast<std::ptrdiff_t>(std::min(job_ids.size(), i + kBatch)));
       client_.Eval(kPublishScript, {published_, stream_}, batch);
     }
   }
@@ -103,8 +104,8 @@ class RedisBroker final : public Broker {
     Publish(due);
     if (consumer.empty()) return;
     try {
-      Reply r = client_.Command({"XAUTOCLAIM", stream_, kGroup, consumer, std::to_string(stale_after.count()), "0-0",
-                                 "COUNT", "100"});
+      Reply r = client_.Command(
+          {"XAUTOCLAIM", stream_, kGroup, consumer, std::to_string(stale_after.count()), "0-0", "COUNT", "100"});
       if (r.type() != Reply::Type::kArray || r.elements().size() < 2) return;
       std::lock_guard lock(mu_);
       for (const Reply& entry : r.elements()[1].elements()) {

@@ -57,7 +57,11 @@ nlohmann::json ToJson(const Schedule& s) {
 }
 
 Scheduler::Scheduler(JobQueue& queue, store::Store& db, const core::Clock& clock, std::chrono::milliseconds lease_ttl)
-    : queue_(queue), db_(db), clock_(clock), lease_ttl_(lease_ttl), holder_(queue.worker_id() + "/" + core::RandomHex(4)) {}
+    : queue_(queue),
+      db_(db),
+      clock_(clock),
+      lease_ttl_(lease_ttl),
+      holder_(queue.worker_id() + "/" + core::RandomHex(4)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 

@@ -37,10 +37,7 @@ class SchedulerTest : public store::testing::BackendTest {
   }
 
   int64_t JobsOf(const std::string& schedule_id) {
-    return processes_[0]
-        .db->Query("SELECT COUNT(*) FROM jobs WHERE schedule_id = ?", {schedule_id})
-        .rows.at(0)
-        .Int(0);
+    return processes_[0].db->Query("SELECT COUNT(*) FROM jobs WHERE schedule_id = ?", {schedule_id}).rows.at(0).Int(0);
   }
 
   // Both processes tick at the same time.

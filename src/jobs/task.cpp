@@ -86,8 +86,8 @@ void RunSleep(TaskContext& ctx) {
     ctx.cancellation().WaitFor(std::chrono::milliseconds(std::min<int64_t>(50, total - elapsed)));
   }
   if (ctx.attempt() <= fail_attempts) {
-    throw TransientError("failing attempt " + std::to_string(ctx.attempt()) + " on purpose (fail_attempts=" +
-                         std::to_string(fail_attempts) + ")");
+    throw TransientError("failing attempt " + std::to_string(ctx.attempt()) +
+                         " on purpose (fail_attempts=" + std::to_string(fail_attempts) + ")");
   }
   if (auto it = p.find("fail"); it != p.end() && it->is_string()) Fail(ErrorCode::kValidation, it->get<std::string>());
   ctx.Progress(1.0, "done");
@@ -97,8 +97,8 @@ void RunSleep(TaskContext& ctx) {
 }  // namespace
 
 void RegisterBuiltinTasks(TaskRegistry& registry) {
-  registry.Register({"noop", "Does nothing; measures the queue itself.", [](TaskContext&) {}, StartPolicy::kAdmin,
-                     nullptr});
+  registry.Register(
+      {"noop", "Does nothing; measures the queue itself.", [](TaskContext&) {}, StartPolicy::kAdmin, nullptr});
   registry.Register({"sleep",
                      "Waits params.ms milliseconds, reporting progress; params.fail_attempts fails that many "
                      "first attempts transiently, params.fail fails permanently with that message.",
