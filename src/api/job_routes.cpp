@@ -13,7 +13,6 @@ using core::Fail;
 using http::Access;
 using nlohmann::json;
 
-const std::vector<std::string> kReadScopes = {"read"};
 
 json JobSchema() {
   json time = {{"type", {"integer", "null"}}, {"description", "microseconds since the Unix epoch"}};
@@ -182,7 +181,7 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
                  200, {{"items", items},
                        {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}});
            })
-      .Allow(Access::kUser, kReadScopes)
+      .Allow(Access::kUser, {"read"})
       .Tag("jobs")
       .Summary("List jobs, newest first", "Members see their own jobs; admins see every job.")
       .Query("state", "string", "queued, running, succeeded, failed or cancelled")
@@ -199,7 +198,7 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
   router
       .Get(p + "/jobs/{id}",
            [&ctx](http::Request& req) { return http::Response::Json(200, jobs::ToJson(VisibleJob(ctx, req))); })
-      .Allow(Access::kUser, kReadScopes)
+      .Allow(Access::kUser, {"read"})
       .Tag("jobs")
       .Summary("A job: state, progress, attempts, timings, error and result")
       .Returns(200, "The job", JobSchema());
@@ -244,7 +243,7 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
              };
              return res;
            })
-      .Allow(Access::kUser, kReadScopes)
+      .Allow(Access::kUser, {"read"})
       .Tag("jobs")
       .Summary("Follow a job as server-sent events",
                "An `event: job` with the whole job (as GET /jobs/{id}) now and whenever its state or progress "
@@ -298,7 +297,7 @@ void AddScheduleRoutes(http::Router& router, ApiContext& ctx) {
              }
              return http::Response::Json(200, {{"items", items}});
            })
-      .Allow(Access::kUser, kReadScopes)
+      .Allow(Access::kUser, {"read"})
       .Tag("schedules")
       .Summary("List schedules", "Members see their own; admins see every schedule.")
       .Returns(200, "Schedules",
@@ -307,7 +306,7 @@ void AddScheduleRoutes(http::Router& router, ApiContext& ctx) {
   router
       .Get(p + "/schedules/{id}",
            [&ctx](http::Request& req) { return http::Response::Json(200, jobs::ToJson(VisibleSchedule(ctx, req))); })
-      .Allow(Access::kUser, kReadScopes)
+      .Allow(Access::kUser, {"read"})
       .Tag("schedules")
       .Summary("A schedule")
       .Returns(200, "The schedule", ScheduleSchema());
