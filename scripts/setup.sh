@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config
   libboost-dev libspdlog-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
   libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev tzdata
 )
 # Node.js may come from elsewhere than Debian (a newer release); only install Debian's when there
 # is none, since the two conflict.

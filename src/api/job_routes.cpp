@@ -13,7 +13,6 @@ using core::Fail;
 using http::Access;
 using nlohmann::json;
 
-
 json JobSchema() {
   json time = {{"type", {"integer", "null"}}, {"description", "microseconds since the Unix epoch"}};
   json text = {{"type", {"string", "null"}}};
@@ -235,11 +234,14 @@ void AddJobRoutes(http::Router& router, ApiContext& ctx) {
              res.headers.Set("Content-Type", "text/event-stream");
              res.headers.Set("Cache-Control", "no-cache");
              res.stream = [&ctx, id = job.id](const std::shared_ptr<http::StreamWriter>& writer) {
-               ctx.job_watcher.Watch(id, [writer](const jobs::Job& j) {
-                 bool open = writer->Write("event: job\ndata: " + jobs::ToJson(j).dump() + "\n\n");
-                 if (jobs::IsTerminal(j.state)) writer->Close();
-                 return open;
-               });
+               ctx.job_watcher.Watch(
+                   id,
+                   [writer](const jobs::Job& j) {
+                     bool open = writer->Write("event: job\ndata: " + jobs::ToJson(j).dump() + "\n\n");
+                     if (jobs::IsTerminal(j.state)) writer->Close();
+                     return open;
+                   },
+                   [writer] { return writer->IsOpen(); });
              };
              return res;
            })

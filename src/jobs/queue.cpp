@@ -219,6 +219,7 @@ class Queue final : public JobQueue {
   }
 
   void Publish(const std::string& job_id) override {
+    if (!delivers_) return;
     try {
       broker_->Publish({job_id});
     } catch (const std::exception& e) {
@@ -383,8 +384,10 @@ class Queue final : public JobQueue {
             store_.NowUs() - std::chrono::duration_cast<std::chrono::microseconds>(options_.stale_after).count();
         std::vector<std::string> stale = store_.RequeueStale(stale_before);
         if (!stale.empty()) core::LogWarn("jobs of a silent worker queued again", {{"job_ids", stale}});
-        std::vector<std::string> due = store_.DueQueued(1000);
-        broker_->Maintain(due, options_.concurrency > 0 ? worker_id_ : "", options_.stale_after);
+        if (delivers_) {
+          std::vector<std::string> due = store_.DueQueued(1000);
+          broker_->Maintain(due, options_.concurrency > 0 ? worker_id_ : "", options_.stale_after);
+        }
         metrics_.queue_depth.Set(static_cast<double>(store_.CountQueued()));
       } catch (const std::exception& e) {
         maintenance_log_.Error("job queue maintenance failed", {{"error", e.what()}});
@@ -397,6 +400,8 @@ class Queue final : public JobQueue {
   JobStore store_;
   std::unique_ptr<Broker> broker_;
   const std::string worker_id_;
+  // False for an embedded queue without worker threads: nobody could take what it publishes.
+  const bool delivers_ = !options_.redis_url.empty() || options_.concurrency > 0;
   JobMetrics& metrics_;
   ThrottledLog broker_log_, db_log_, publish_log_, maintenance_log_;
 

@@ -9,10 +9,10 @@ JobWatcher::JobWatcher(JobStore& store, std::chrono::milliseconds interval)
 
 JobWatcher::~JobWatcher() { Stop(); }
 
-void JobWatcher::Watch(std::string job_id, std::function<bool(const Job&)> on_change) {
+void JobWatcher::Watch(std::string job_id, std::function<bool(const Job&)> on_change, std::function<bool()> wanted) {
   {
     std::lock_guard lock(mu_);
-    watches_.push_back({std::move(job_id), std::move(on_change)});
+    watches_.push_back({std::move(job_id), std::move(on_change), std::move(wanted)});
   }
   cv_.notify_all();
 }
@@ -36,6 +36,7 @@ void JobWatcher::Loop() {
     std::vector<Watch_> keep;
     for (Watch_& w : current) {
       try {
+        if (w.wanted && !w.wanted()) continue;
         std::optional<Job> job = store_.Get(w.job_id);
         if (!job) continue;
         bool changed = job->updated_at_us != w.seen_updated_at || job->state != w.seen_state;

@@ -26,7 +26,8 @@ class JobWatcher {
   // Calls `on_change` from the watcher's thread with the job at the next poll and whenever it
   // changes after that, until it returns false, the job finishes (the finished job is passed
   // first) or disappears (never called). `on_change` must not block.
-  void Watch(std::string job_id, std::function<bool(const Job&)> on_change);
+  // `wanted`, checked at every poll, drops the watch when it returns false (the client left).
+  void Watch(std::string job_id, std::function<bool(const Job&)> on_change, std::function<bool()> wanted);
   // Ends the thread; pending watches are dropped. Idempotent.
   void Stop();
 
@@ -34,6 +35,7 @@ class JobWatcher {
   struct Watch_ {
     std::string job_id;
     std::function<bool(const Job&)> on_change;
+    std::function<bool()> wanted;
     int64_t seen_updated_at = -1;
     JobState seen_state = JobState::kQueued;
   };
