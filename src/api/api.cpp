@@ -5,6 +5,7 @@ namespace playground::api {
 void AddRoutes(http::Router& router, ApiContext& ctx) {
   AddSystemRoutes(router, ctx);
   AddAuthRoutes(router, ctx);
+  AddDatasetRoutes(router, ctx);
   CheckPolicies(router);
 }
 

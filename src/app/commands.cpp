@@ -12,11 +12,13 @@
 #include "app/app.h"
 #include "auth/accounts.h"
 #include "auth/audit.h"
+#include "auth/shares.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "core/version.h"
+#include "datasets/catalog.h"
 #include "http/server.h"
 #include "limits/rate_limiter.h"
 #include "redis/redis_client.h"
@@ -184,7 +186,10 @@ int Serve(core::Settings settings) {
 
   auth::AuditLog audit(*db, clock);
   auth::Accounts accounts(*db, clock, audit, AuthOptionsFrom(settings));
-  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff};
+  auth::Shares shares(*db, clock);
+  datasets::DatasetCatalog catalog(*db, clock, CatalogOptionsFrom(settings));
+  catalog.StartMetricsRefresh(std::chrono::seconds(60));
+  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff, shares, catalog};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -229,6 +234,38 @@ int Serve(core::Settings settings) {
 }  // namespace playground::app
 
 namespace playground::app {
+
+datasets::CatalogOptions CatalogOptionsFrom(const core::Settings& settings) {
+  datasets::CatalogOptions o;
+  o.data_dir = settings.data_dir;
+  o.max_upload_bytes = settings.max_upload_bytes;
+  o.original_retention_days = settings.originals_retention_days;
+  o.ingest.max_columns = static_cast<size_t>(settings.dataset_max_columns);
+  o.ingest.max_field_bytes = static_cast<size_t>(settings.dataset_max_field_bytes);
+  o.ingest.memory_budget_bytes = static_cast<size_t>(settings.ingest_memory_mb) << 20;
+  o.ingest.threads = settings.ingest_threads;
+  return o;
+}
+
+int Datasets(core::Settings settings, const std::string& action) {
+  core::InitLogging("warn");
+  if (!PrepareDataDir(settings)) return kExitBadConfig;
+  int code = kExitOk;
+  auto db = OpenMigratedStore(settings, code);
+  if (!db) return code;
+  try {
+    datasets::DatasetCatalog catalog(*db, core::Clock::System(), CatalogOptionsFrom(settings));
+    if (action == "cleanup") {
+      auto report = catalog.Cleanup();
+      std::printf("expired originals removed: %d\nleftovers removed: %d\n", report.originals_removed,
+                  report.leftovers_removed);
+    }
+    return kExitOk;
+  } catch (const core::Error& e) {
+    std::cerr << "playground: " << e.what() << "\n";
+    return e.code() == core::ErrorCode::kUnavailable ? kExitUnavailable : 1;
+  }
+}
 
 int Users(core::Settings settings, const UsersCommand& cmd) {
   core::InitLogging("warn");

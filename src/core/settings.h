@@ -47,6 +47,12 @@ struct Settings {
   int rate_limit_api = 0;  // requests per second per client address and per account
   int rate_limit_auth = 0;
   int rate_limit_upload = 0;
+  int64_t max_upload_bytes = 0;
+  int dataset_max_columns = 0;
+  int64_t dataset_max_field_bytes = 0;
+  int ingest_memory_mb = 0;
+  int ingest_threads = 0;
+  int originals_retention_days = 0;
 
   bool production() const { return environment == "production"; }
 };
