@@ -2,6 +2,7 @@
 // rename, delete, profile, paged rows, appended rows, column type changes, CSV download, and
 // read-only sharing.
 #include <algorithm>
+#include <memory>
 
 #include "api/api.h"
 #include "api/params.h"
@@ -115,6 +116,20 @@ void FinishUpload(Upload& up) {
   }
 }
 
+// The file's bytes; at their end, the rest of the form is read too (FinishUpload). `up` must
+// outlive the reader.
+datasets::ByteReader FileBytes(Upload& up) {
+  auto finished = std::make_shared<bool>(false);
+  return [&up, finished](char* buf, size_t n) {
+    size_t got = up.reader(buf, n);
+    if (got == 0 && !*finished) {
+      *finished = true;
+      FinishUpload(up);
+    }
+    return got;
+  };
+}
+
 datasets::DatasetRecord Visible(ApiContext& ctx, const http::Request& req) {
   const std::string& id = req.Param("id");
   auto d = ctx.datasets.Find(id);
@@ -192,15 +207,7 @@ void AddDatasetRoutes(http::Router& router, ApiContext& ctx) {
               Upload up;
               OpenUpload(req, up);
               datasets::UploadSpec spec{req.caller.user_id, up.name, up.file_name, up.format, up.delimiter};
-              bool finished = false;
-              datasets::ByteReader reader = [&](char* buf, size_t n) {
-                size_t got = up.reader(buf, n);
-                if (got == 0 && !finished) {
-                  finished = true;
-                  FinishUpload(up);
-                }
-                return got;
-              };
+              datasets::ByteReader reader = FileBytes(up);
               auto d = ctx.datasets.Create(spec, reader);
               auto res = http::Response::Json(201, d.ToJson());
               res.headers.Set("Location", ctx.settings.api_prefix + "/datasets/" + d.id);
@@ -335,15 +342,7 @@ void AddDatasetRoutes(http::Router& router, ApiContext& ctx) {
               auto d = Changeable(ctx, req);
               Upload up;
               OpenUpload(req, up);
-              bool finished = false;
-              datasets::ByteReader reader = [&](char* buf, size_t n) {
-                size_t got = up.reader(buf, n);
-                if (got == 0 && !finished) {
-                  finished = true;
-                  FinishUpload(up);
-                }
-                return got;
-              };
+              datasets::ByteReader reader = FileBytes(up);
               auto updated = ctx.datasets.Append(d.id, up.format, up.delimiter, reader);
               return http::Response::Json(200, updated.ToJson());
             })

@@ -177,6 +177,27 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+// Holds one of the conversion slots for its scope.
+class SlotGuard {
+ public:
+  explicit SlotGuard(std::counting_semaphore<1024>& slots) : slots_(slots) { slots_.acquire(); }
+  ~SlotGuard() { slots_.release(); }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  std::counting_semaphore<1024>& slots_;
+};
+
+// The record's columns with the dictionaries of the file they describe.
+std::vector<data::ColumnInfo> ColumnsWithCategories(const DatasetRecord& record, const data::ColumnarFile& file) {
+  auto columns = record.columns;
+  for (size_t i = 0; i < columns.size() && i < file.schema().size(); ++i) {
+    columns[i].schema.categories = file.schema()[i].categories;
+  }
+  return columns;
+}
+
 std::string ProblemKind(const core::Error& e) { return std::string(core::ErrorCodeName(e.code())); }
 
 }  // namespace
@@ -329,11 +350,7 @@ DatasetRecord DatasetCatalog::Create(const UploadSpec& spec, const ByteReader& b
     data::IngestResult ingested;
     double profile_s = 0;
     {
-      ingest_slots_.acquire();
-      struct Release {
-        std::counting_semaphore<1024>& s;
-        ~Release() { s.release(); }
-      } release{ingest_slots_};
+      SlotGuard slot(ingest_slots_);
       ingested = data::Ingest(original.string(), (incoming / "data-1.col").string(), io);
       profile_s = WriteProfile(incoming / "data-1.col", incoming / "profile-1.json");
     }
@@ -555,15 +572,8 @@ DatasetRecord DatasetCatalog::Append(const std::string& id, data::SourceFormat f
     data::AppendResult appended;
     double profile_s = 0;
     {
-      ingest_slots_.acquire();
-      struct Release {
-        std::counting_semaphore<1024>& s;
-        ~Release() { s.release(); }
-      } release{ingest_slots_};
-      auto columns = old->columns;
-      for (size_t i = 0; i < columns.size() && i < existing->schema().size(); ++i) {
-        columns[i].schema.categories = existing->schema()[i].categories;
-      }
+      SlotGuard slot(ingest_slots_);
+      auto columns = ColumnsWithCategories(*old, *existing);
       appended = data::AppendRows(*existing, columns,
                                   (incoming / ("append." + std::string(data::FormatName(format)))).string(),
                                   data_path.string(), io);
@@ -607,10 +617,7 @@ DatasetRecord DatasetCatalog::ChangeTypes(const std::string& id,
   if (existing->path() != Abs(old->data_path).string()) {
     Fail(ErrorCode::kConflict, "the dataset changed while this request ran; send it again");
   }
-  auto columns = old->columns;
-  for (size_t i = 0; i < columns.size() && i < existing->schema().size(); ++i) {
-    columns[i].schema.categories = existing->schema()[i].categories;
-  }
+  auto columns = ColumnsWithCategories(*old, *existing);
   int64_t v = old->version + 1;
   VersionFiles files = NewVersionFiles(id, v);
   fs::path data_path = Abs(files.data);
