@@ -113,7 +113,7 @@ class HashIndex {
     key |= key == 0 ? 1 : 0;  // 0 marks an empty slot
     const size_t mask = keys_.size() - 1;
     for (size_t i = key & mask;; i = (i + 1) & mask) {
-      if (keys_[i] == key) return ids_[i];
+      if (keys_[i] == key) return ids_.empty() ? 0 : ids_[i];  // a set has no ids
       if (keys_[i] == 0) {
         if (!may_add) return kAbsent;
         keys_[i] = key;
