@@ -414,6 +414,11 @@ int64_t RssAnonKiB(int pid) {
 }
 
 TEST(DatasetUploadTest, AFileTenTimesTheMemoryBudgetKeepsMemoryBounded) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine and maps shadow memory, so the heap of a
+  // sanitized server says nothing about the program's own use; the other build measures it.
+  GTEST_SKIP() << "memory is measured in the build without sanitizers";
+#endif
   constexpr int kBudgetMiB = 8;
   Env env = BaseEnv("sqlite");
   env["INGEST_MEMORY_MB"] = std::to_string(kBudgetMiB);
