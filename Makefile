@@ -4,7 +4,7 @@ SANITIZE_BUILD ?= build-sanitize
 JOBS ?= 2
 PORT ?= 8000
 
-.PHONY: run test setup setup-test build build-ci build-sanitize unit integration sanitize lint format clean
+.PHONY: run test setup setup-test build build-ci build-sanitize unit integration sanitize lint format fuzz clean
 
 run: setup build
 	DATA_DIR=$${DATA_DIR:-./data} PORT=$(PORT) $(BUILD)/playground serve
@@ -12,6 +12,12 @@ run: setup build
 test: setup-test build-ci build-sanitize lint
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
 	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+	scripts/fuzz.sh 10
+
+# The CSV and JSON readers under libFuzzer for longer: make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 300
+fuzz: setup-test
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 setup:
 	@scripts/setup.sh run

@@ -9,7 +9,7 @@ mode=${1:-run}
 packages=(
   build-essential cmake pkg-config
   libboost-dev libspdlog-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
-  libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev
+  libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev libxxhash-dev
   libhowardhinnant-date-dev tzdata
 )
 # Node.js may come from elsewhere than Debian (a newer release); only install Debian's when there
@@ -19,6 +19,7 @@ if [ "$mode" = test ]; then
   packages+=(
     libgtest-dev libgmock-dev
     clang-format clang-tidy
+    clang libclang-rt-14-dev
     postgresql-15 pgbouncer redis-server
     curl
   )

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "testkit/accounts.h"
 #include "testkit/postgres_instance.h"
 #include "testkit/process.h"
 #include "testkit/redis_instance.h"
@@ -15,25 +16,7 @@ namespace playground::testkit {
 namespace {
 
 using nlohmann::json;
-const std::string kPassword = "correct horse battery";
-
-std::string Bearer(const std::string& token) { return "Bearer " + token; }
-
-// Registers (or creates through the admin) an account and signs it in; returns its access token.
-std::string SignUp(HttpClient& c, const std::string& email, const std::string& admin_token = "",
-                   const std::string& role = "") {
-  if (admin_token.empty()) {
-    auto r = c.Post("/api/v1/auth/register", json{{"email", email}, {"password", kPassword}}.dump());
-    EXPECT_EQ(r.status, 201) << r.body;
-  } else {
-    auto r = c.Post("/api/v1/admin/users", json{{"email", email}, {"password", kPassword}, {"role", role}}.dump(),
-                    "application/json", {{"Authorization", Bearer(admin_token)}});
-    EXPECT_EQ(r.status, 201) << r.body;
-  }
-  auto login = c.Post("/api/v1/auth/login", json{{"email", email}, {"password", kPassword}}.dump());
-  EXPECT_EQ(login.status, 200) << login.body;
-  return login.Json()["access_token"];
-}
+const std::string& kPassword = kTestPassword;
 
 std::string NewKey(HttpClient& c, const std::string& token, const std::string& scope) {
   auto r = c.Post("/api/v1/api-keys", json{{"name", "k-" + scope}, {"scope", scope}}.dump(), "application/json",
@@ -53,6 +36,7 @@ struct Who {
 void CheckMatrix(Env env) {
   env.insert({{"RATE_LIMIT_API", "100000"},
               {"RATE_LIMIT_AUTH", "100000"},
+              {"RATE_LIMIT_UPLOAD", "100000"},
               {"ARGON2_MEMORY_KIB", "8192"},
               {"ARGON2_ITERATIONS", "1"}});
   TestServer server(env);
@@ -108,6 +92,20 @@ void CheckMatrix(Env env) {
           ASSERT_EQ(made.status, 201) << made.body;
           target = std::regex_replace(target, std::regex(R"(\{id\})"), made.Json()["id"].get<std::string>());
         }
+        // Datasets: a fresh one of the owner's for each attempt (DELETE removes it), shared
+        // read-only with the viewer, so that the viewer's reads pass and everyone else's 404.
+        bool dataset = path.rfind("/api/v1/datasets/{id}", 0) == 0;
+        if (dataset) {
+          owned = true;
+          auto d = c.Post("/api/v1/datasets", "a,b\n1,x\n2,y\n", "text/csv", {{"Authorization", Bearer(owner)}});
+          ASSERT_EQ(d.status, 201) << d.body;
+          std::string id = d.Json()["id"];
+          auto s = c.Post("/api/v1/datasets/" + id + "/shares", json{{"email", "viewer@example.com"}}.dump(),
+                          "application/json", {{"Authorization", Bearer(owner)}});
+          ASSERT_EQ(s.status, 201) << s.body;
+          target = std::regex_replace(target, std::regex(R"(\{id\})"), id);
+        }
+        target = std::regex_replace(target, std::regex(R"(\{user_id\})"), viewer_id);
         target = std::regex_replace(target, std::regex(R"(\{id\})"), viewer_id);
         std::string upper = method;
         for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -137,7 +135,8 @@ void CheckMatrix(Env env) {
           EXPECT_NE(r.Header("WWW-Authenticate"), "") << where;
         } else if (!scope_ok || !role_ok) {
           EXPECT_EQ(r.status, 403) << where;
-        } else if (((owned && !who.owner) || admin_owned) && who.role != "admin") {
+        } else if (((owned && !who.owner) || admin_owned) && who.role != "admin" &&
+                   !(dataset && who.role == "viewer")) {
           EXPECT_EQ(r.status, 404) << where;  // another's resource does not exist for you
         } else {
           EXPECT_NE(r.status, 401) << where;

@@ -6,6 +6,7 @@ void AddRoutes(http::Router& router, ApiContext& ctx) {
   AddSystemRoutes(router, ctx);
   AddAuthRoutes(router, ctx);
   AddJobsRoutes(router, ctx);
+  AddDatasetRoutes(router, ctx);
   CheckPolicies(router);
 }
 

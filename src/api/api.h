@@ -1,7 +1,7 @@
 // The REST API: every endpoint of the platform registered on one Router, with the middleware
 // chain every request passes through. Route groups live in their own files (system_routes.cpp
-// for health, metrics and documentation; auth_routes.cpp for accounts; job_routes.cpp for jobs
-// and schedules; later ones for datasets and models).
+// for health, metrics and documentation; auth_routes.cpp for accounts; dataset_routes.cpp for
+// datasets; job_routes.cpp for jobs and schedules).
 #pragma once
 
 #include <vector>
@@ -9,7 +9,9 @@
 #include "api/health.h"
 #include "auth/accounts.h"
 #include "auth/audit.h"
+#include "auth/shares.h"
 #include "core/settings.h"
+#include "datasets/catalog.h"
 #include "http/middleware.h"
 #include "http/router.h"
 #include "jobs/queue.h"
@@ -30,6 +32,8 @@ struct ApiContext {
   auth::AuditLog& audit;
   limits::RateLimiter& rate_limiter;
   limits::LoginBackoff& login_backoff;
+  auth::Shares& shares;
+  datasets::DatasetCatalog& datasets;
   jobs::JobQueue& jobs;
   jobs::Scheduler& scheduler;
   jobs::JobWatcher& job_watcher;  // live job updates for server-sent events
@@ -58,11 +62,17 @@ http::Middleware RateLimitMiddleware(ApiContext& ctx);
 void RequireOwnerOrAdmin(const http::Caller& caller, const std::string& owner_id, std::string_view what,
                          const std::string& id);
 
+// Readable resources: the owner, admins, and the accounts it is shared with (read-only) pass;
+// anyone else gets 404.
+void RequireReadable(const ApiContext& ctx, const http::Caller& caller, const std::string& owner_id,
+                     std::string_view type, const std::string& id);
+
 auth::RequestInfo InfoOf(const http::Request& req);
 
 // Route groups (one per file).
 void AddSystemRoutes(http::Router& router, ApiContext& ctx);
 void AddAuthRoutes(http::Router& router, ApiContext& ctx);
 void AddJobsRoutes(http::Router& router, ApiContext& ctx);
+void AddDatasetRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace playground::api

@@ -52,6 +52,13 @@ void RequireOwnerOrAdmin(const http::Caller& caller, const std::string& owner_id
   Fail(ErrorCode::kNotFound, "no " + std::string(what) + " " + id);
 }
 
+void RequireReadable(const ApiContext& ctx, const http::Caller& caller, const std::string& owner_id,
+                     std::string_view type, const std::string& id) {
+  if (caller.admin() || (!owner_id.empty() && caller.user_id == owner_id)) return;
+  if (caller.authenticated() && ctx.shares.IsSharedWith(std::string(type), id, caller.user_id)) return;
+  Fail(ErrorCode::kNotFound, "no " + std::string(type) + " " + id);
+}
+
 http::Middleware AuthMiddleware(ApiContext& ctx) {
   return [&ctx](http::Request& req, const http::Next& next) {
     const http::Route* route = req.route;

@@ -1,6 +1,7 @@
 // Accounts: register, sign in, refresh, sign out, who am I; API keys; admin user management and
 // the audit log.
 #include "api/api.h"
+#include "api/params.h"
 #include "core/error.h"
 #include "http/problem.h"
 
@@ -13,23 +14,6 @@ using http::Access;
 using nlohmann::json;
 
 constexpr const char* kRefreshCookie = "playground_refresh";
-
-// A required string field of a JSON object body.
-std::string Field(const json& body, const char* name, size_t max_len = 1024) {
-  if (!body.is_object()) Fail(ErrorCode::kInvalidArgument, "the request body must be a JSON object");
-  auto it = body.find(name);
-  if (it == body.end() || !it->is_string()) Fail(ErrorCode::kValidation, std::string(name) + ": required, a string");
-  auto v = it->get<std::string>();
-  if (v.size() > max_len) Fail(ErrorCode::kValidation, std::string(name) + ": longer than " + std::to_string(max_len));
-  return v;
-}
-
-std::string OptField(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return "";
-  if (!it->is_string()) Fail(ErrorCode::kValidation, std::string(name) + ": must be a string");
-  return it->get<std::string>();
-}
 
 json UserJson(const auth::User& u) {
   return {
@@ -103,17 +87,6 @@ std::string CookieValue(const http::Request& req, std::string_view name) {
     v.remove_prefix(semi + 1);
   }
   return "";
-}
-
-int PageLimit(const http::Request& req, int def, int max) {
-  auto v = req.Query("limit");
-  if (!v) return def;
-  try {
-    int n = std::stoi(*v);
-    if (n >= 1 && n <= max) return n;
-  } catch (const std::exception&) {
-  }
-  Fail(ErrorCode::kValidation, "limit: an integer from 1 to " + std::to_string(max));
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");
 
-  SettingFlags serve_flags, migrate_flags, users_flags, worker_flags;
+  SettingFlags serve_flags, migrate_flags, users_flags, datasets_flags, worker_flags;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API (and, in embedded mode, the web UI).");
   serve_flags.AddTo(serve);
   auto* worker = app.add_subcommand("worker",
@@ -78,6 +78,12 @@ int Main(int argc, char** argv) {
   auto* users_enable = users->add_subcommand("enable", "Enable a disabled account.");
   users_enable->add_option("email", users_cmd.email, "Email address")->required();
   users_flags.AddTo(users);
+  auto* datasets = app.add_subcommand("datasets", "Dataset maintenance.");
+  datasets->require_subcommand(1);
+  datasets->add_subcommand("cleanup",
+                           "Remove original uploads past ORIGINALS_RETENTION_DAYS and the leftovers of uploads that "
+                           "never completed (the server also does this hourly).");
+  datasets_flags.AddTo(datasets);
   auto* version = app.add_subcommand("version", "Print the version and exit.");
   auto* settings = app.add_subcommand("settings", "Print the table of settings (Markdown) and exit.");
 
@@ -96,7 +102,11 @@ int Main(int argc, char** argv) {
     std::cout << core::SettingsMarkdown();
     return kExitOk;
   }
-  SettingFlags& flags = *serve ? serve_flags : *users ? users_flags : *worker ? worker_flags : migrate_flags;
+  SettingFlags& flags = *serve      ? serve_flags
+                        : *users    ? users_flags
+                        : *datasets ? datasets_flags
+                        : *worker   ? worker_flags
+                                    : migrate_flags;
   core::Settings resolved;
   try {
     resolved = core::ResolveSettings(flags.Raw());
@@ -110,6 +120,7 @@ int Main(int argc, char** argv) {
     for (auto* sub : users->get_subcommands()) users_cmd.action = sub->get_name();
     return Users(resolved, users_cmd);
   }
+  if (*datasets) return Datasets(resolved, datasets->get_subcommands().front()->get_name());
   return Migrate(resolved, migrate_status);
 }
 

@@ -16,12 +16,14 @@
 #include "app/app.h"
 #include "auth/accounts.h"
 #include "auth/audit.h"
+#include "auth/shares.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/random.h"
 #include "core/version.h"
+#include "datasets/catalog.h"
 #include "http/server.h"
 #include "jobs/queue.h"
 #include "jobs/scheduler.h"
@@ -210,6 +212,9 @@ int Serve(core::Settings settings) {
 
   auth::AuditLog audit(*db, clock);
   auth::Accounts accounts(*db, clock, audit, AuthOptionsFrom(settings));
+  auth::Shares shares(*db, clock);
+  datasets::DatasetCatalog catalog(*db, clock, CatalogOptionsFrom(settings));
+  catalog.StartMetricsRefresh(std::chrono::seconds(60));
 
   jobs::TaskRegistry tasks;
   RegisterTasks(tasks);
@@ -222,7 +227,8 @@ int Serve(core::Settings settings) {
   }
   jobs::Scheduler scheduler(*queue, *db, clock, settings.job_stale_after);
   jobs::JobWatcher job_watcher(queue->jobs(), std::chrono::milliseconds(100));
-  api::ApiContext ctx{settings, *db, health, accounts, audit, *rate_limiter, *backoff, *queue, scheduler, job_watcher};
+  api::ApiContext ctx{settings, *db,    health,  accounts, audit,     *rate_limiter,
+                      *backoff, shares, catalog, *queue,   scheduler, job_watcher};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -365,6 +371,38 @@ int Worker(core::Settings settings) {
 }  // namespace playground::app
 
 namespace playground::app {
+
+datasets::CatalogOptions CatalogOptionsFrom(const core::Settings& settings) {
+  datasets::CatalogOptions o;
+  o.data_dir = settings.data_dir;
+  o.max_upload_bytes = settings.max_upload_bytes;
+  o.original_retention_days = settings.originals_retention_days;
+  o.ingest.max_columns = static_cast<size_t>(settings.dataset_max_columns);
+  o.ingest.max_field_bytes = static_cast<size_t>(settings.dataset_max_field_bytes);
+  o.ingest.memory_budget_bytes = static_cast<size_t>(settings.ingest_memory_mb) << 20;
+  o.ingest.threads = settings.ingest_threads;
+  return o;
+}
+
+int Datasets(core::Settings settings, const std::string& action) {
+  core::InitLogging("warn");
+  if (!PrepareDataDir(settings)) return kExitBadConfig;
+  int code = kExitOk;
+  auto db = OpenMigratedStore(settings, code);
+  if (!db) return code;
+  try {
+    datasets::DatasetCatalog catalog(*db, core::Clock::System(), CatalogOptionsFrom(settings));
+    if (action == "cleanup") {
+      auto report = catalog.Cleanup();
+      std::printf("expired originals removed: %d\nleftovers removed: %d\n", report.originals_removed,
+                  report.leftovers_removed);
+    }
+    return kExitOk;
+  } catch (const core::Error& e) {
+    std::cerr << "playground: " << e.what() << "\n";
+    return e.code() == core::ErrorCode::kUnavailable ? kExitUnavailable : 1;
+  }
+}
 
 int Users(core::Settings settings, const UsersCommand& cmd) {
   core::InitLogging("warn");

@@ -1,11 +1,16 @@
 // The subcommands' bodies; each returns a process exit code (app.h).
 #pragma once
 
+#include <string>
+
 #include "core/settings.h"
+#include "datasets/catalog.h"
 
 namespace playground::app {
 
 int Serve(core::Settings settings);
+// The catalog's options from the settings (serve and the datasets command share them).
+datasets::CatalogOptions CatalogOptionsFrom(const core::Settings& settings);
 int Migrate(const core::Settings& settings, bool status_only);
 // `playground worker`: runs jobs from Redis until SIGTERM/SIGINT, then finishes or releases them.
 int Worker(core::Settings settings);
@@ -18,5 +23,9 @@ struct UsersCommand {
   std::string role;
 };
 int Users(core::Settings settings, const UsersCommand& cmd);
+
+// `playground datasets cleanup`: removes expired original uploads and the leftovers of uploads
+// that never completed.
+int Datasets(core::Settings settings, const std::string& action);
 
 }  // namespace playground::app

@@ -228,6 +228,23 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back(IntRow("JOB_MAX_ATTEMPTS", "job-max-attempts", "3",
                      "Attempts a job gets when it does not ask for a number (transient failures are retried).",
                      &Settings::job_max_attempts, 1, 100));
+  t.push_back(IntRow("MAX_UPLOAD_BYTES", "max-upload-bytes", "1073741824",
+                     "Largest dataset upload or append accepted (413 above).", &Settings::max_upload_bytes, 1024,
+                     int64_t{1} << 40));
+  t.push_back(IntRow("DATASET_MAX_COLUMNS", "dataset-max-columns", "20000", "Most columns a dataset may have.",
+                     &Settings::dataset_max_columns, 1, 1000000));
+  t.push_back(IntRow("DATASET_MAX_FIELD_BYTES", "dataset-max-field-bytes", "16777216",
+                     "Longest single value (field) in an uploaded file.", &Settings::dataset_max_field_bytes, 1024,
+                     int64_t{1} << 30));
+  t.push_back(IntRow("INGEST_MEMORY_MB", "ingest-memory-mb", "256",
+                     "Memory one upload's conversion may use for the rows it holds at once (the file itself is "
+                     "streamed to disk, never held whole).",
+                     &Settings::ingest_memory_mb, 4, 1 << 20));
+  t.push_back(IntRow("INGEST_THREADS", "ingest-threads", "2", "Threads one upload's conversion and profile use.",
+                     &Settings::ingest_threads, 1, 64));
+  t.push_back(IntRow("ORIGINALS_RETENTION_DAYS", "originals-retention-days", "30",
+                     "Days an uploaded original file is kept beside its converted dataset (0: not kept).",
+                     &Settings::originals_retention_days, 0, 3650));
   return t;
 }
 

@@ -54,6 +54,12 @@ struct Settings {
   std::chrono::milliseconds job_retry_base{0};
   int job_max_attempts = 0;
   int worker_metrics_port = -1;  // `playground worker`'s /metrics and /health; -1: none
+  int64_t max_upload_bytes = 0;
+  int dataset_max_columns = 0;
+  int64_t dataset_max_field_bytes = 0;
+  int ingest_memory_mb = 0;
+  int ingest_threads = 0;
+  int originals_retention_days = 0;
 
   bool production() const { return environment == "production"; }
 };

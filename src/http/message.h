@@ -57,6 +57,11 @@ class StreamWriter {
   // Queues `data` for sending; false once the stream is closed (client gone, server draining,
   // or the client too slow to keep the queue under its limit).
   virtual bool Write(std::string data) = 0;
+  // Like Write, but first waits while the unsent backlog is large, so that a producer faster
+  // than the client (a large download) is slowed to the client's pace instead of being cut.
+  // Call from a handler thread, never an I/O thread. False once the stream is closed, or when
+  // the client has read nothing for the server's write timeout.
+  virtual bool WriteWait(std::string data) = 0;
   // Ends the response. Idempotent.
   virtual void Close() = 0;
   virtual bool IsOpen() const = 0;

@@ -222,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // --- streamed responses (called from any thread through SessionStreamWriter) ---
   void StreamWrite(std::string data) {
+    unsent_bytes_ += data.size();
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), data = std::move(data)]() mutable {
       if (!self->stream_open_) return;
       if (self->queued_bytes_ + data.size() > self->srv_.opt.max_stream_queue_bytes) {
@@ -246,7 +247,18 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
   std::atomic<bool> stream_open_{false};  // readable from any thread
+  // Bytes handed to StreamWrite and not yet written to the socket; WriteWait waits on flow_cv_
+  // for it to fall (flow_mu_ guards nothing but the wait, so a notification is never lost).
+  std::atomic<size_t> unsent_bytes_{0};
+  std::mutex flow_mu_;
+  std::condition_variable flow_cv_;
+  void NotifyFlow() {
+    { std::lock_guard lock(flow_mu_); }
+    flow_cv_.notify_all();
+  }
   int64_t body_bytes() const { return body_bytes_; }
+  size_t max_stream_queue_bytes() const { return srv_.opt.max_stream_queue_bytes; }
+  std::chrono::steady_clock::duration write_timeout() const { return srv_.opt.write_timeout; }
 
  private:
   enum class State { kIdle, kBusy, kStreaming };
@@ -459,6 +471,8 @@ class Session : public std::enable_shared_from_this<Session> {
     queued_bytes_ -= chunk->size();
     net::async_write(stream_.socket(), bhttp::make_chunk(net::buffer(*chunk)),
                      [self = shared_from_this(), chunk](beast::error_code ec, size_t) {
+                       self->unsent_bytes_ -= chunk->size();
+                       self->NotifyFlow();
                        if (ec) return self->FinishStream();
                        self->WriteNextChunk();
                      });
@@ -473,6 +487,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void FinishStream() {
     if (!stream_open_) return;
     stream_open_ = false;
+    NotifyFlow();
     out_.clear();
     auto callbacks = std::move(on_close_);
     for (auto& cb : callbacks) cb();
@@ -597,6 +612,21 @@ class SessionStreamWriter final : public StreamWriter {
   bool Write(std::string data) override {
     auto s = session_.lock();
     if (!s || !s->stream_open_) return false;
+    s->StreamWrite(std::move(data));
+    return true;
+  }
+  bool WriteWait(std::string data) override {
+    auto s = session_.lock();
+    if (!s) return false;
+    size_t room = s->max_stream_queue_bytes() / 2;
+    {
+      std::unique_lock lock(s->flow_mu_);
+      bool ready = s->flow_cv_.wait_for(lock, s->write_timeout(), [&] {
+        return !s->stream_open_ || s->unsent_bytes_ == 0 || s->unsent_bytes_ + data.size() <= room;
+      });
+      if (!ready) return false;  // the client has not read anything for a whole write timeout
+    }
+    if (!s->stream_open_) return false;
     s->StreamWrite(std::move(data));
     return true;
   }

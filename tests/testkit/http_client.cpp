@@ -25,6 +25,7 @@ struct HttpClient::Impl {
   net::io_context ioc;
   beast::tcp_stream stream{ioc};
   beast::flat_buffer buffer;
+  bool closing = false;  // the last response said Connection: close
 
   void Connect() {
     stream.expires_after(timeout);
@@ -82,6 +83,7 @@ void HttpClient::Reconnect() {
   beast::error_code ec;
   impl_->stream.socket().close(ec);
   impl_->buffer.clear();
+  impl_->closing = false;
   impl_->Connect();
 }
 
@@ -94,8 +96,22 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& t
     req.body() = body;
     req.prepare_payload();
   }
+  if (impl_->closing) Reconnect();
   impl_->stream.expires_after(impl_->timeout);
-  impl_->Await([&](auto handler) { bhttp::async_write(impl_->stream, req, handler); });
+  try {
+    impl_->Await([&](auto handler) { bhttp::async_write(impl_->stream, req, handler); });
+  } catch (const beast::system_error& e) {
+    // A server may answer and close before reading a whole body it refuses (413): the write
+    // fails, but the answer is there to read.
+    if (e.code() != net::error::broken_pipe && e.code() != net::error::connection_reset) throw;
+    try {
+      auto early = impl_->ReadResponse();
+      impl_->closing = true;
+      return early;
+    } catch (const std::exception&) {
+      throw e;
+    }
+  }
   if (method == "HEAD") {
     bhttp::response_parser<bhttp::empty_body> parser;
     parser.skip(true);
@@ -109,7 +125,9 @@ HttpResponse HttpClient::Request(const std::string& method, const std::string& t
     }
     return out;
   }
-  return impl_->ReadResponse();
+  auto out = impl_->ReadResponse();
+  impl_->closing = out.Header("connection").find("close") != std::string::npos;
+  return out;
 }
 
 HttpResponse HttpClient::Get(const std::string& target, const std::map<std::string, std::string>& headers) {

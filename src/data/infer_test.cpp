@@ -1,0 +1,166 @@
+#include "data/infer.h"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace playground::data {
+namespace {
+
+TypeInferrer Feed(std::initializer_list<const char*> values, InferOptions options = {}) {
+  TypeInferrer inferrer(options);
+  for (const char* v : values) inferrer.Add(v);
+  return inferrer;
+}
+
+ColumnType TypeOf(std::initializer_list<const char*> values) { return Feed(values).Result("x").type; }
+
+TEST(TypeInferrerTest, TheRuleInOrder) {
+  EXPECT_EQ(TypeOf({}), ColumnType::kText);
+  EXPECT_EQ(TypeOf({"", "NA", "null"}), ColumnType::kText);
+  EXPECT_EQ(TypeOf({"1", "2", "", "-3"}), ColumnType::kInteger);
+  EXPECT_EQ(TypeOf({"0", "1", "1", "0"}), ColumnType::kInteger);  // not boolean, as in pandas
+  EXPECT_EQ(TypeOf({"1", "2.5", "NaN"}), ColumnType::kNumber);
+  EXPECT_EQ(TypeOf({"5.0", "6.0"}), ColumnType::kNumber);
+  EXPECT_EQ(TypeOf({"true", "FALSE", "True"}), ColumnType::kBoolean);
+  EXPECT_EQ(TypeOf({"2024-01-31", "2024-02-01"}), ColumnType::kDate);
+  EXPECT_EQ(TypeOf({"2024-01-31", "2024-02-01T10:00"}), ColumnType::kDatetime);
+  EXPECT_EQ(TypeOf({"a", "b", "a", "b"}), ColumnType::kCategory);
+  EXPECT_EQ(TypeOf({"a", "b", "c"}), ColumnType::kText);  // values do not repeat
+  EXPECT_EQ(TypeOf({"1", "x", "1", "x"}), ColumnType::kCategory);
+  EXPECT_EQ(TypeOf({"true", "1", "true", "1"}), ColumnType::kCategory);
+}
+
+TEST(TypeInferrerTest, CountsAndMissing) {
+  TypeInferrer t = Feed({"1", "", "NA", "2"});
+  EXPECT_EQ(t.count(), 4);
+  EXPECT_EQ(t.missing(), 2);
+}
+
+TEST(TypeInferrerTest, DateOrder) {
+  TypeInferrer month_first = Feed({"01/31/2024", "02/03/2024"});
+  EXPECT_EQ(month_first.Result("d").type, ColumnType::kDate);
+  EXPECT_EQ(month_first.date_order(), DateOrder::kMonthFirst);
+  TypeInferrer ambiguous = Feed({"01/02/2024", "02/03/2024"});
+  EXPECT_EQ(ambiguous.date_order(), DateOrder::kMonthFirst);
+  TypeInferrer day_first = Feed({"02/03/2024", "31/01/2024", "2024-01-01"});
+  EXPECT_EQ(day_first.Result("d").type, ColumnType::kDate);
+  EXPECT_EQ(day_first.date_order(), DateOrder::kDayFirst);
+  // 31/01 needs day first, 01/31 month first: no order fits every value.
+  EXPECT_EQ(TypeOf({"31/01/2024", "01/31/2024"}), ColumnType::kText);
+  EXPECT_EQ(TypeOf({"31/01/2024", "01/31/2024", "31/01/2024", "01/31/2024"}), ColumnType::kCategory);
+}
+
+TEST(TypeInferrerTest, CategoryInOrderOfFirstAppearance) {
+  ColumnSchema s = Feed({"low", "high", "", "low", "mid", "high", "high", "low"}).Result("level");
+  EXPECT_EQ(s.name, "level");
+  ASSERT_EQ(s.type, ColumnType::kCategory);
+  EXPECT_EQ(s.categories, (std::vector<std::string>{"low", "high", "mid"}));
+}
+
+TEST(TypeInferrerTest, LevelCapMakesText) {
+  InferOptions options;
+  options.max_category_levels = 3;
+  TypeInferrer capped(options);
+  for (int rep = 0; rep < 10; ++rep) {
+    for (const char* v : {"a", "b", "c", "d"}) capped.Add(v);
+  }
+  EXPECT_EQ(capped.Result("x").type, ColumnType::kText);
+  TypeInferrer fits(options);
+  for (int rep = 0; rep < 10; ++rep) {
+    for (const char* v : {"a", "b", "c"}) fits.Add(v);
+  }
+  EXPECT_EQ(fits.Result("x").type, ColumnType::kCategory);
+}
+
+TEST(TypeInferrerTest, ByteCapMakesText) {
+  InferOptions options;
+  options.max_category_bytes = 1000;
+  TypeInferrer t(options);
+  std::string big(2000, 'x');
+  for (int i = 0; i < 4; ++i) t.Add(big);
+  EXPECT_EQ(t.Result("x").type, ColumnType::kText);
+}
+
+TEST(TypeInferrerTest, ManyDistinctNumbersStayNumbers) {
+  TypeInferrer t;
+  for (int i = 0; i < 100000; ++i) t.Add(std::to_string(i));
+  EXPECT_EQ(t.Result("x").type, ColumnType::kInteger);
+  t.Add("1.5");
+  EXPECT_EQ(t.Result("x").type, ColumnType::kNumber);
+  t.Add("word");
+  EXPECT_EQ(t.Result("x").type, ColumnType::kText);
+}
+
+TEST(TypeInferrerTest, EveryAcceptedValueConverts) {
+  // The inferred schema and ValueParser agree: nothing that inference accepted is rejected.
+  const std::vector<std::vector<const char*>> columns = {
+      {"1", " 2 ", "+3", "NA"},     {"1", "2.5", "-inf", ""},    {"true", "False", "null"},
+      {"2024-01-31", "31.01.2024"}, {"13/01/2024 10:00", "N/A"}, {"x", "y", "x", "y", "None"},
+  };
+  for (const auto& values : columns) {
+    TypeInferrer t;
+    for (const char* v : values) t.Add(v);
+    ColumnSchema s = t.Result("c");
+    ValueParser parser(s, t.date_order());
+    ColumnChunk chunk(s.type);
+    for (const char* v : values) EXPECT_TRUE(parser.Append(chunk, v)) << v << " as " << TypeName(s.type);
+  }
+}
+
+TEST(TypeInferrerTest, IsMovable) {
+  std::vector<TypeInferrer> columns;
+  for (int i = 0; i < 50; ++i) {
+    columns.emplace_back();
+    columns.back().Add("a");
+    columns.back().Add("a");
+  }
+  for (auto& c : columns) c.Add("a");
+  EXPECT_EQ(columns[0].Result("x").categories, std::vector<std::string>{"a"});
+}
+
+}  // namespace
+// Inferrers of consecutive parts of a column, merged, decide exactly what one inferrer given every
+// field decides: type, dictionary order, date order, counts, wherever the column is cut.
+TEST(TypeInferrerTest, MergedPartsEqualOnePass) {
+  std::vector<std::vector<const char*>> columns = {
+      {"1", "2", "", "x", "3"},
+      {"1", "2.5", "NA", "3"},
+      {"b", "a", "b", "c", "a", "a", "d", "b"},
+      {"01/02/2024", "13/02/2024", "02/01/2024", "x"},
+      {"01/02/2024", "02/13/2024", "13/02/2024", "01/01/2024"},
+      {"01/02/2024", "13/02/2024", "01/02/2024 10:00", "2024-01-01"},
+      {"2024-01-31", "", "2024-02-01T10:00", "true"},
+      {"true", "false", "1", "TRUE"},
+      {"a", "b", "c", "d", "e", "a", "b", "f"},
+  };
+  InferOptions small;
+  small.max_category_levels = 4;
+  for (const InferOptions& options : {InferOptions{}, small}) {
+    for (const auto& values : columns) {
+      TypeInferrer whole(options);
+      for (const char* v : values) whole.Add(v);
+      for (size_t cut1 = 0; cut1 <= values.size(); ++cut1) {
+        for (size_t cut2 = cut1; cut2 <= values.size(); ++cut2) {
+          TypeInferrer a(options);
+          TypeInferrer b(options);
+          TypeInferrer c(options);
+          for (size_t i = 0; i < values.size(); ++i) (i < cut1 ? a : i < cut2 ? b : c).Add(values[i]);
+          a.Merge(b);
+          a.Merge(c);
+          ColumnSchema want = whole.Result("x");
+          ColumnSchema got = a.Result("x");
+          EXPECT_EQ(got.type, want.type) << values[0] << " cut at " << cut1 << ", " << cut2;
+          EXPECT_EQ(got.categories, want.categories) << values[0] << " cut at " << cut1 << ", " << cut2;
+          EXPECT_EQ(a.date_order(), whole.date_order()) << values[0] << " cut at " << cut1 << ", " << cut2;
+          EXPECT_EQ(a.count(), whole.count());
+          EXPECT_EQ(a.missing(), whole.missing());
+        }
+      }
+    }
+  }
+}
+
+}  // namespace playground::data

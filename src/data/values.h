@@ -1,0 +1,135 @@
+// What text counts as a value of each column type: the one definition that type inference, the
+// conversion of uploaded files into row groups, appended rows and type overrides all share, so
+// that a value inference accepted can always be converted, and the other way round.
+//
+// Every function here accepts surrounding ASCII spaces and tabs, and none allocates.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "data/types.h"
+
+namespace playground::data {
+
+// The text without leading and trailing spaces and tabs. Inline: it runs several times per field.
+inline std::string_view TrimSpaces(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return s.substr(b, e - b);
+}
+
+// True for a missing value: the empty string (after trimming spaces and tabs) and exactly these
+// spellings: NA, N/A, null, NULL, NaN, nan, None. Other letter cases ("Null", "NONE") are values.
+bool IsMissing(std::string_view s);
+
+// A decimal integer: an optional sign and digits, nothing else ("5.0", "1e3", "0x10" and "1,000"
+// are not integers, as in pandas). nullopt when it does not fit in 64 bits.
+std::optional<int64_t> ParseInteger(std::string_view s);
+
+// A decimal number in plain or scientific notation ("1", "-2.5", ".5", "5.", "1e-3"), or an
+// infinity ("inf", "-inf", "infinity" in any letter case). "nan" in any spelling is not a number:
+// the usual spellings are missing values (IsMissing), and the others are text.
+std::optional<double> ParseNumber(std::string_view s);
+
+// "true" or "false" in any letter case. 0 and 1 are integers, as in pandas.
+std::optional<bool> ParseBoolean(std::string_view s);
+
+// How to read NN/NN/YYYY dates. DD.MM.YYYY is always day first.
+enum class DateOrder : uint8_t { kMonthFirst, kDayFirst };
+
+struct ParsedTime {
+  int64_t micros = 0;     // since the Unix epoch, UTC
+  bool has_time = false;  // a time of day was written (even 00:00)
+};
+
+// A date or a date and time, in one of these forms:
+//   YYYY-MM-DD, YYYY/MM/DD, MM/DD/YYYY or DD/MM/YYYY (per `order`; 1- or 2-digit month and day),
+//   DD.MM.YYYY (day first whatever `order` says),
+// each optionally followed by a time: "T" (ISO form only) or a space, then H:MM or HH:MM,
+// optionally :SS, optionally a fraction of a second (.f up to 9 digits; digits beyond
+// microseconds are dropped), optionally Z or an offset +hh, +hh:mm or +hhmm (or -), which
+// converts the time to UTC. Ranges are checked: month 1-12, the day within its month (leap years
+// included), hour < 24, minute and second < 60, offsets within 18 hours.
+std::optional<ParsedTime> ParseDatetime(std::string_view s, DateOrder order);
+
+// For type inference: parses `s` under either date order and says which orders it fits. Both are
+// true for every form but an NN/NN/YYYY date whose first two fields are both 12 or less or that
+// only one order makes a valid date (e.g. 13/01/2024 fits only day first). `time` is the value
+// under month first when it fits, else under day first.
+struct DatetimeFit {
+  ParsedTime time;
+  bool month_first = false;
+  bool day_first = false;
+};
+std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s);
+
+// Converts the text of one column, whose type is already known, into a ColumnChunk.
+//
+// What fits each type: integer: ParseInteger; number: ParseNumber; boolean: ParseBoolean, and also
+// the integers 0 and 1 (so that a 0/1 column that inference called integer can be overridden to
+// boolean); date: ParseDatetime without a time of day or with 00:00 (a time of day does not fit a
+// date); datetime: ParseDatetime; category: a value of the dictionary (see below); text: anything.
+// Missing values (IsMissing) fit every type.
+//
+// Thread-compatible. Use one per column and thread; a category parser that may add categories
+// must not be shared across threads that convert parts of the same file.
+class ValueParser {
+ public:
+  // For kCategory, the schema's categories are the dictionary; a value not in it is added at the
+  // end when `allow_new_categories` (appending rows), else it does not fit.
+  explicit ValueParser(const ColumnSchema& schema, DateOrder order = DateOrder::kMonthFirst,
+                       bool allow_new_categories = false);
+
+  // Appends `field` to `out` (whose type must be the schema's type): the value, or a missing slot
+  // when IsMissing. Returns false when the text does not fit the type; a missing slot is then
+  // appended, so that `out` keeps one slot per row, and the caller reports the row.
+  bool Append(ColumnChunk& out, std::string_view field);
+
+  ColumnType type() const { return type_; }
+  // kCategory: the dictionary, including the values that Append added.
+  const std::vector<std::string>& categories() const { return categories_; }
+
+ private:
+  // A multiply-xor hash eight bytes at a time: category values are short, and for them this is
+  // several times cheaper than std::hash. The table holds only the dictionary (at most a few
+  // thousand values), so a weaker hash cannot make a lookup much slower.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+      uint64_t h = s.size() * kMul;
+      const char* p = s.data();
+      size_t n = s.size();
+      for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * kMul;
+        h ^= h >> 29;
+      }
+      if (n > 0) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, n);
+        h = (h ^ w) * kMul;
+      }
+      return static_cast<size_t>(h ^ (h >> 32));
+    }
+  };
+
+  bool AppendCategory(ColumnChunk& out, std::string_view field);
+
+  ColumnType type_;
+  DateOrder order_;
+  bool allow_new_categories_;
+  std::vector<std::string> categories_;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> codes_;
+};
+
+}  // namespace playground::data
