@@ -10,7 +10,7 @@ namespace playground::testkit {
 namespace {
 
 TEST(CliTest, EverySubcommandHasHelp) {
-  for (const char* cmd : {"serve", "migrate", "version", "settings"}) {
+  for (const char* cmd : {"serve", "migrate", "version", "settings", "algorithms"}) {
     auto [code, out] = RunPlayground({cmd, "--help"});
     EXPECT_EQ(code, 0) << cmd;
     EXPECT_NE(out.find("Usage"), std::string::npos) << cmd << ": " << out;
@@ -41,6 +41,17 @@ TEST(CliTest, ReadmeSettingsTableIsTheGeneratedOne) {
   ss << readme.rdbuf();
   EXPECT_NE(ss.str().find(table), std::string::npos)
       << "README.md's settings table is out of date; regenerate it with `playground settings`";
+}
+
+TEST(CliTest, ReadmeAlgorithmTablesAreTheGeneratedOnes) {
+  auto [code, tables] = RunPlayground({"algorithms"});
+  ASSERT_EQ(code, 0);
+  EXPECT_NE(tables.find("`gradient_boosting`"), std::string::npos) << tables;
+  std::ifstream readme(SourceDir() + "/README.md");
+  std::stringstream ss;
+  ss << readme.rdbuf();
+  EXPECT_NE(ss.str().find(tables), std::string::npos)
+      << "README.md's algorithm tables are out of date; regenerate them with `playground algorithms`";
 }
 
 TEST(CliTest, BadSettingStopsStartUpWithExit2NamingIt) {

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/settings.h"
 #include "core/version.h"
+#include "ml/model.h"
 
 namespace playground::app {
 namespace {
@@ -86,6 +87,8 @@ int Main(int argc, char** argv) {
   datasets_flags.AddTo(datasets);
   auto* version = app.add_subcommand("version", "Print the version and exit.");
   auto* settings = app.add_subcommand("settings", "Print the table of settings (Markdown) and exit.");
+  auto* algorithms = app.add_subcommand(
+      "algorithms", "Print the machine-learning algorithms and their parameters (Markdown) and exit.");
 
   try {
     app.parse(argc, argv);
@@ -100,6 +103,10 @@ int Main(int argc, char** argv) {
   }
   if (*settings) {
     std::cout << core::SettingsMarkdown();
+    return kExitOk;
+  }
+  if (*algorithms) {
+    std::cout << ml::AlgorithmsMarkdown();
     return kExitOk;
   }
   SettingFlags& flags = *serve      ? serve_flags
