@@ -61,6 +61,33 @@ void CheckMatrix(Env env) {
     if (u["email"] == "viewer@example.com") viewer_id = u["id"];
   }
 
+  // Models: a trained model of the owner's, and a finished batch prediction of it.
+  auto owner_auth = std::map<std::string, std::string>{{"Authorization", Bearer(owner)}};
+  auto wait_job = [&](const std::string& id) {
+    for (int i = 0; i < 1500; ++i) {
+      auto j = c.Get("/api/v1/jobs/" + id, owner_auth).Json();
+      if (j["state"] != "queued" && j["state"] != "running") return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return json();
+  };
+  auto train_data = c.Post("/api/v1/datasets", "a,b\n1,x\n2,y\n3,x\n4,y\n5,x\n6,y\n", "text/csv", owner_auth);
+  std::string train_data_id = train_data.Json()["id"];
+  auto new_model = [&]() -> std::string {
+    auto t = c.Post("/api/v1/models",
+                    json{{"dataset_id", train_data_id}, {"target", "b"}, {"algorithm", "gaussian_nb"}}.dump(),
+                    "application/json", owner_auth);
+    EXPECT_EQ(t.status, 202) << t.body;
+    json done = wait_job(t.Json()["id"]);
+    EXPECT_EQ(done["state"], "succeeded") << done.dump();
+    return done["result"]["model_id"];
+  };
+  std::string model_id = new_model();
+  auto batch = c.Post("/api/v1/models/" + model_id + "/batch_predict", json{{"dataset_id", train_data_id}}.dump(),
+                      "application/json", owner_auth);
+  std::string batch_id = batch.Json()["id"];
+  EXPECT_EQ(wait_job(batch_id)["state"], "succeeded");
+
   json doc = c.Get("/openapi.json").Json();
   int checked = 0;
   for (auto& [path, ops] : doc["paths"].items()) {
@@ -104,6 +131,21 @@ void CheckMatrix(Env env) {
                           "application/json", {{"Authorization", Bearer(owner)}});
           ASSERT_EQ(s.status, 201) << s.body;
           target = std::regex_replace(target, std::regex(R"(\{id\})"), id);
+        }
+        // Models: the owner's; a fresh one for each DELETE. Saved pipelines: a fresh one each time.
+        if (path.rfind("/api/v1/models/{id}", 0) == 0) {
+          owned = true;
+          std::string id = method == "delete" ? new_model() : model_id;
+          target = std::regex_replace(target, std::regex(R"(\{id\})"), id);
+        }
+        if (path.rfind("/api/v1/preprocessings/{id}", 0) == 0) {
+          owned = true;
+          auto made = c.Post("/api/v1/preprocessings", json{{"name", "p"}}.dump(), "application/json", owner_auth);
+          target = std::regex_replace(target, std::regex(R"(\{id\})"), made.Json()["id"].get<std::string>());
+        }
+        if (path.rfind("/api/v1/batch_predictions/{job_id}", 0) == 0) {
+          owned = true;
+          target = std::regex_replace(target, std::regex(R"(\{job_id\})"), batch_id);
         }
         target = std::regex_replace(target, std::regex(R"(\{user_id\})"), viewer_id);
         target = std::regex_replace(target, std::regex(R"(\{id\})"), viewer_id);

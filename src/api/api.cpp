@@ -7,6 +7,7 @@ void AddRoutes(http::Router& router, ApiContext& ctx) {
   AddAuthRoutes(router, ctx);
   AddJobsRoutes(router, ctx);
   AddDatasetRoutes(router, ctx);
+  AddModelRoutes(router, ctx);
   CheckPolicies(router);
 }
 

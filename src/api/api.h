@@ -1,7 +1,8 @@
 // The REST API: every endpoint of the platform registered on one Router, with the middleware
 // chain every request passes through. Route groups live in their own files (system_routes.cpp
 // for health, metrics and documentation; auth_routes.cpp for accounts; dataset_routes.cpp for
-// datasets; job_routes.cpp for jobs and schedules).
+// datasets; job_routes.cpp for jobs and schedules; model_routes.cpp for preprocessing, training,
+// models and predictions).
 #pragma once
 
 #include <vector>
@@ -10,6 +11,7 @@
 #include "auth/accounts.h"
 #include "auth/audit.h"
 #include "auth/shares.h"
+#include "cache/cache.h"
 #include "core/settings.h"
 #include "datasets/catalog.h"
 #include "http/middleware.h"
@@ -19,6 +21,7 @@
 #include "jobs/watcher.h"
 #include "limits/login_backoff.h"
 #include "limits/rate_limiter.h"
+#include "models/registry.h"
 #include "store/store.h"
 
 namespace playground::api {
@@ -37,6 +40,8 @@ struct ApiContext {
   jobs::JobQueue& jobs;
   jobs::Scheduler& scheduler;
   jobs::JobWatcher& job_watcher;  // live job updates for server-sent events
+  models::ModelRegistry& models;
+  cache::Cache* prediction_cache;  // null: predictions are not cached
 };
 
 // Registers every endpoint. Call once, before the server starts.
@@ -74,5 +79,6 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx);
 void AddAuthRoutes(http::Router& router, ApiContext& ctx);
 void AddJobsRoutes(http::Router& router, ApiContext& ctx);
 void AddDatasetRoutes(http::Router& router, ApiContext& ctx);
+void AddModelRoutes(http::Router& router, ApiContext& ctx);
 
 }  // namespace playground::api

@@ -103,9 +103,10 @@ http::Middleware AuthMiddleware(ApiContext& ctx) {
 
 http::Middleware RateLimitMiddleware(ApiContext& ctx) {
   auto zone_of = [&ctx](const std::string& name) {
-    int rate = name == "auth"     ? ctx.settings.rate_limit_auth
-               : name == "upload" ? ctx.settings.rate_limit_upload
-                                  : ctx.settings.rate_limit_api;
+    int rate = name == "auth"      ? ctx.settings.rate_limit_auth
+               : name == "upload"  ? ctx.settings.rate_limit_upload
+               : name == "predict" ? ctx.settings.rate_limit_predict
+                                   : ctx.settings.rate_limit_api;
     return limits::Zone{name, static_cast<double>(rate), std::max(1, 2 * rate)};
   };
   return [&ctx, zone_of](http::Request& req, const http::Next& next) {

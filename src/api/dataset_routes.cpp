@@ -23,16 +23,6 @@ constexpr size_t kMaxNameLength = 200;
 // The multipart envelope around an upload's file: boundaries, part headers, small fields.
 constexpr int64_t kMultipartOverhead = 1 << 20;
 
-std::string CheckName(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameLength) {
-    Fail(ErrorCode::kValidation, "name: 1 to " + std::to_string(kMaxNameLength) + " characters");
-  }
-  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    Fail(ErrorCode::kValidation, "name: control characters are not allowed");
-  }
-  return name;
-}
-
 char ParseDelimiter(const std::string& v) {
   if (v.empty()) return 0;
   if (v == "," || v == "comma") return ',';

@@ -1,5 +1,7 @@
 #include "api/params.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace playground::api {
@@ -39,6 +41,17 @@ int64_t QueryInt(const http::Request& req, const std::string& name, int64_t def,
   }
   Fail(ErrorCode::kValidation,
        name + ": an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", not '" + *v + "'");
+}
+
+std::string CheckName(const std::string& name) {
+  constexpr size_t kMaxNameLength = 200;
+  if (name.empty() || name.size() > kMaxNameLength) {
+    core::Fail(core::ErrorCode::kValidation, "name: 1 to " + std::to_string(kMaxNameLength) + " characters");
+  }
+  if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    core::Fail(core::ErrorCode::kValidation, "name: control characters are not allowed");
+  }
+  return name;
 }
 
 }  // namespace playground::api

@@ -16,6 +16,10 @@ std::string Field(const nlohmann::json& body, const char* name, size_t max_len =
 // An optional string field: "" when absent or null.
 std::string OptField(const nlohmann::json& body, const char* name);
 
+// A resource's display name (datasets, models, pipelines): 1 to 200 characters, no control
+// characters; kValidation saying which rule it breaks.
+std::string CheckName(const std::string& name);
+
 // ?limit=: `def` when absent, else an integer from 1 to `max`.
 int PageLimit(const http::Request& req, int def, int max);
 // An optional non-negative integer query parameter (e.g. ?offset=); `def` when absent.

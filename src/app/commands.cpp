@@ -17,6 +17,7 @@
 #include "auth/accounts.h"
 #include "auth/audit.h"
 #include "auth/shares.h"
+#include "cache/cache.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -30,6 +31,8 @@
 #include "jobs/task.h"
 #include "jobs/watcher.h"
 #include "limits/rate_limiter.h"
+#include "models/registry.h"
+#include "models/tasks.h"
 #include "redis/redis_client.h"
 #include "store/migrate.h"
 #include "store/store.h"
@@ -143,7 +146,10 @@ jobs::QueueOptions QueueOptionsFrom(const core::Settings& s, const std::string& 
 }
 
 // Every job type this binary can run. Features that own job types register them here.
-void RegisterTasks(jobs::TaskRegistry& tasks) { jobs::RegisterBuiltinTasks(tasks); }
+void RegisterTasks(jobs::TaskRegistry& tasks, models::ModelTaskDeps& model_deps) {
+  jobs::RegisterBuiltinTasks(tasks);
+  models::RegisterModelTasks(tasks, model_deps);
+}
 
 }  // namespace
 
@@ -215,9 +221,13 @@ int Serve(core::Settings settings) {
   auth::Shares shares(*db, clock);
   datasets::DatasetCatalog catalog(*db, clock, CatalogOptionsFrom(settings));
   catalog.StartMetricsRefresh(std::chrono::seconds(60));
+  models::ModelRegistry model_registry(*db, clock, settings.data_dir, static_cast<size_t>(settings.model_cache_size));
+  model_registry.RemoveLeftovers();
+  auto prediction_cache = cache::MakeCache({.name = "predictions"}, clock, redis_client.get());
+  models::ModelTaskDeps model_deps{catalog, model_registry, settings.train_threads};
 
   jobs::TaskRegistry tasks;
-  RegisterTasks(tasks);
+  RegisterTasks(tasks, model_deps);
   std::unique_ptr<jobs::JobQueue> queue;
   try {
     queue = jobs::MakeJobQueue(QueueOptionsFrom(settings, "serve"), *db, tasks, clock);
@@ -227,8 +237,8 @@ int Serve(core::Settings settings) {
   }
   jobs::Scheduler scheduler(*queue, *db, clock, settings.job_stale_after);
   jobs::JobWatcher job_watcher(queue->jobs(), std::chrono::milliseconds(100));
-  api::ApiContext ctx{settings, *db,    health,  accounts, audit,     *rate_limiter,
-                      *backoff, shares, catalog, *queue,   scheduler, job_watcher};
+  api::ApiContext ctx{settings, *db,     health, accounts,  audit,       *rate_limiter,  *backoff,
+                      shares,   catalog, *queue, scheduler, job_watcher, model_registry, prediction_cache.get()};
   http::Router router;
   api::AddRoutes(router, ctx);
 
@@ -296,8 +306,12 @@ int Worker(core::Settings settings) {
   int code = kExitOk;
   auto db = OpenMigratedStore(settings, code);
   if (!db) return code;
+  datasets::DatasetCatalog catalog(*db, core::Clock::System(), CatalogOptionsFrom(settings));
+  models::ModelRegistry model_registry(*db, core::Clock::System(), settings.data_dir,
+                                       static_cast<size_t>(settings.model_cache_size));
+  models::ModelTaskDeps model_deps{catalog, model_registry, settings.train_threads};
   jobs::TaskRegistry tasks;
-  RegisterTasks(tasks);
+  RegisterTasks(tasks, model_deps);
   std::unique_ptr<jobs::JobQueue> queue;
   try {
     queue = jobs::MakeJobQueue(QueueOptionsFrom(settings, "worker"), *db, tasks, core::Clock::System());

@@ -197,6 +197,9 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back(IntRow("RATE_LIMIT_UPLOAD", "rate-limit-upload", "1",
                      "Uploads per second, per client address and per account.", &Settings::rate_limit_upload, 1,
                      1000000));
+  t.push_back(IntRow("RATE_LIMIT_PREDICT", "rate-limit-predict", "1000",
+                     "Prediction requests per second, per client address and per account (burst: twice as many).",
+                     &Settings::rate_limit_predict, 1, 1000000));
   t.push_back({"WORKER_CONCURRENCY", "workers", "", "integer 0..256",
                "Job worker threads of this process (serve and worker); 0: run no jobs here; empty: the number of "
                "cores.",
@@ -245,6 +248,18 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back(IntRow("ORIGINALS_RETENTION_DAYS", "originals-retention-days", "30",
                      "Days an uploaded original file is kept beside its converted dataset (0: not kept).",
                      &Settings::originals_retention_days, 0, 3650));
+  t.push_back({"TRAIN_THREADS", "train-threads", "", "integer 1..256",
+               "Threads one training job may use (and the default it gets); empty: the number of cores.", false,
+               [](Settings& s, const std::string& v) {
+                 s.train_threads = v.empty() ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))
+                                             : static_cast<int>(ParseInt(v, 1, 256));
+               }});
+  t.push_back(IntRow("PREDICT_MAX_ROWS", "predict-max-rows", "1000",
+                     "Most rows one prediction request may score (batch_predict scores whole datasets).",
+                     &Settings::predict_max_rows, 1, 100000));
+  t.push_back(IntRow("MODEL_CACHE_SIZE", "model-cache-size", "32",
+                     "Loaded models kept in memory per process for predictions (least recently used out first).",
+                     &Settings::model_cache_size, 1, 100000));
   return t;
 }
 

@@ -47,6 +47,7 @@ struct Settings {
   int rate_limit_api = 0;  // requests per second per client address and per account
   int rate_limit_auth = 0;
   int rate_limit_upload = 0;
+  int rate_limit_predict = 0;
   int worker_concurrency = 0;  // job worker threads in this process; resolved from the core count
   std::chrono::milliseconds job_heartbeat_interval{0};
   std::chrono::milliseconds job_stale_after{0};
@@ -60,6 +61,9 @@ struct Settings {
   int ingest_memory_mb = 0;
   int ingest_threads = 0;
   int originals_retention_days = 0;
+  int train_threads = 0;  // threads one training job may use; resolved from the core count
+  int predict_max_rows = 0;
+  int model_cache_size = 0;  // loaded models kept in memory
 
   bool production() const { return environment == "production"; }
 };

@@ -71,7 +71,7 @@ struct Route {
   Access access = Access::kUnset;
   // API key scopes that may call the route ("full" may call every route its user may).
   std::vector<std::string> key_scopes;
-  // The request-rate zone the route counts against ("api", "auth", "upload").
+  // The request-rate zone the route counts against ("api", "auth", "upload", "predict").
   std::string rate_zone = "api";
 
   // Fluent setters, so that a route reads as one declaration.
