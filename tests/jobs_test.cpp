@@ -268,7 +268,10 @@ TEST_P(JobsSuite, OwnersSeeTheirJobsAndBadRequestsAreProblems) {
   r = c().Post("/api/v1/jobs", json{{"type", "train-the-world"}}.dump(), "application/json", Auth(admin_));
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(r.Header("Content-Type"), "application/problem+json");
-  EXPECT_NE(r.Json()["detail"].get<std::string>().find("known: noop, sleep"), std::string::npos);
+  std::string detail = r.Json()["detail"];
+  EXPECT_NE(detail.find("known: "), std::string::npos) << detail;
+  EXPECT_NE(detail.find("noop"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("sleep"), std::string::npos) << detail;
   r = c().Post("/api/v1/jobs", json{{"type", "sleep"}, {"params", {{"ms", "long"}}}}.dump(), "application/json",
                Auth(admin_));
   EXPECT_EQ(r.status, 422);

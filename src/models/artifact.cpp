@@ -81,7 +81,9 @@ std::shared_ptr<const LoadedModel> DecodeArtifact(std::string_view bytes) {
     info.metrics = doc.at("metrics");
     info.training = doc.at("training");
     loaded->pipeline = ml::Pipeline::Load(FromBlob(doc.at("pipeline")));
-    ml::ModelSpec spec{info.task, info.class_names.size(), info.params, info.training.value("threads", 1)};
+    // One thread per prediction: requests already run on many handler threads, and an OpenMP
+    // team per request would oversubscribe the cores (and spin in its barriers).
+    ml::ModelSpec spec{info.task, info.class_names.size(), info.params, 1};
     loaded->model = ml::MakeModel(info.algorithm, spec);
     loaded->model->Load(FromBlob(doc.at("model")));
   } catch (const std::exception& e) {
