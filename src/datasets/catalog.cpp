@@ -1,17 +1,16 @@
 #include "datasets/catalog.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
 #include <fstream>
 #include <system_error>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -75,17 +74,6 @@ struct CatalogMetrics {
     return m;
   }
 };
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += kDigits[p[i] >> 4];
-    out += kDigits[p[i] & 15];
-  }
-  return out;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -278,8 +266,7 @@ std::pair<int64_t, std::string> DatasetCatalog::Receive(const ByteReader& body, 
   if (fd < 0)
     Fail(ErrorCode::kInternal,
          "cannot create an upload file: " + std::error_code(errno, std::generic_category()).message());
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+  core::Sha256Stream sha;
   std::vector<char> buf(1 << 20);
   int64_t total = 0;
   try {
@@ -291,7 +278,7 @@ std::pair<int64_t, std::string> DatasetCatalog::Receive(const ByteReader& body, 
         Fail(ErrorCode::kPayloadTooLarge, "the file is larger than the upload limit of " +
                                               std::to_string(options_.max_upload_bytes) + " bytes (MAX_UPLOAD_BYTES)");
       }
-      EVP_DigestUpdate(sha.get(), buf.data(), n);
+      sha.Update({buf.data(), n});
       for (size_t off = 0; off < n;) {
         ssize_t w = ::write(fd, buf.data() + off, n - off);
         if (w < 0) {
@@ -308,10 +295,7 @@ std::pair<int64_t, std::string> DatasetCatalog::Receive(const ByteReader& body, 
     throw;
   }
   ::close(fd);
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int md_len = 0;
-  EVP_DigestFinal_ex(sha.get(), md.data(), &md_len);
-  return {total, Hex(md.data(), md_len)};
+  return {total, core::Hex(sha.Finish())};
 }
 
 double DatasetCatalog::WriteProfile(const fs::path& data_path, const fs::path& profile_path) const {

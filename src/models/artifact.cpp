@@ -2,8 +2,8 @@
 
 #include <exception>
 
+#include "core/digest.h"
 #include "core/error.h"
-#include "models/digest.h"
 
 namespace playground::models {
 namespace {
@@ -50,7 +50,7 @@ std::string EncodeArtifact(const ArtifactInfo& info, const ml::Pipeline& pipelin
   std::vector<std::uint8_t> cbor = json::to_cbor(doc);
   std::string out(kArtifactMagic);
   out.append(reinterpret_cast<const char*>(cbor.data()), cbor.size());
-  out += Sha256(out);
+  out += core::Sha256(out);
   return out;
 }
 
@@ -59,7 +59,8 @@ std::shared_ptr<const LoadedModel> DecodeArtifact(std::string_view bytes) {
     Fail(ErrorCode::kInternal, "not a model artifact (no PGMODEL1 header)");
   }
   std::string_view body = bytes.substr(0, bytes.size() - kDigestBytes);
-  if (Sha256(body) != bytes.substr(body.size())) Fail(ErrorCode::kInternal, "model artifact is damaged (checksum)");
+  if (core::Sha256(body) != bytes.substr(body.size()))
+    Fail(ErrorCode::kInternal, "model artifact is damaged (checksum)");
   auto loaded = std::make_shared<LoadedModel>();
   try {
     std::string_view cbor = body.substr(kArtifactMagic.size());

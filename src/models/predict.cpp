@@ -3,8 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/digest.h"
 #include "core/error.h"
-#include "models/digest.h"
 
 namespace playground::models {
 namespace {
@@ -14,7 +14,7 @@ using nlohmann::json;
 // A row's cache key: the model version (its id names one immutable artifact) and the row's
 // canonical text (nlohmann's dump sorts object keys, so key order does not matter).
 std::string RowKey(const ArtifactInfo& info, const json& record) {
-  return info.model_id + ":" + Hex(Sha256(record.dump()));
+  return info.model_id + ":" + core::Hex(core::Sha256(record.dump()));
 }
 
 }  // namespace

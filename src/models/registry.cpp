@@ -8,10 +8,10 @@
 #include <set>
 #include <sstream>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "data/types.h"
-#include "models/digest.h"
 
 namespace playground::models {
 namespace {
@@ -168,7 +168,7 @@ ModelRecord ModelRegistry::Store(NewModel model) {
   if (auto earlier = FindByJob(m.job_id)) return *earlier;
   m.artifact_path = "models/" + m.id + ".model";
   m.artifact_bytes = static_cast<int64_t>(model.artifact.size());
-  m.artifact_sha256 = Hex(Sha256(model.artifact));
+  m.artifact_sha256 = core::Hex(core::Sha256(model.artifact));
   m.created_at_us = store::ToMicros(clock_.Now());
   fs::path file = data_dir_ / m.artifact_path;
   WriteDurably(file, model.artifact);
@@ -301,7 +301,7 @@ std::string ModelRegistry::ReadArtifact(const ModelRecord& model) const {
   std::ifstream in(ArtifactFile(model), std::ios::binary);
   if (!in) Fail(ErrorCode::kInternal, "the artifact of model " + model.id + " is missing");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (Hex(Sha256(bytes)) != model.artifact_sha256) {
+  if (core::Hex(core::Sha256(bytes)) != model.artifact_sha256) {
     Fail(ErrorCode::kInternal, "the artifact of model " + model.id + " does not match its recorded checksum");
   }
   return bytes;

@@ -8,12 +8,12 @@
 #include <random>
 #include <set>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/random.h"
 #include "data/types.h"
 #include "ml/metrics.h"
 #include "ml/preprocess.h"
-#include "models/digest.h"
 #include "models/predict.h"
 
 namespace playground::models {
@@ -91,7 +91,7 @@ json Report(ml::Task task, const ml::Matrix& x, std::span<const double> y, const
 
 // SHA-256 of the data file and of the rows and target a model learned from.
 std::string Fingerprint(const data::ColumnarFile& file, const std::string& target, std::span<const int64_t> rows) {
-  Sha256Stream s;
+  core::Sha256Stream s;
   std::ifstream in(file.path(), std::ios::binary);
   std::vector<char> buf(1 << 20);
   while (in) {
@@ -100,7 +100,7 @@ std::string Fingerprint(const data::ColumnarFile& file, const std::string& targe
   }
   s.Update(target);
   s.Update({reinterpret_cast<const char*>(rows.data()), rows.size_bytes()});
-  return Hex(s.Finish());
+  return core::Hex(s.Finish());
 }
 
 // Runs a fit, turning the engine's cancellation into the job's.

@@ -1,10 +1,11 @@
-// SHA-256 for artifact checksums, data fingerprints and cache keys (OpenSSL underneath).
+// SHA-256 (OpenSSL underneath): upload checksums, model artifact checksums, data fingerprints,
+// cache keys.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace playground::models {
+namespace playground::core {
 
 // The raw 32-byte digest.
 std::string Sha256(std::string_view bytes);
@@ -26,4 +27,4 @@ class Sha256Stream {
   void* ctx_;  // EVP_MD_CTX
 };
 
-}  // namespace playground::models
+}  // namespace playground::core

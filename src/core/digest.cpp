@@ -1,4 +1,4 @@
-#include "models/digest.h"
+#include "core/digest.h"
 
 #include <openssl/evp.h>
 
@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace playground::models {
+namespace playground::core {
 
 std::string Sha256(std::string_view bytes) {
   Sha256Stream s;
@@ -27,7 +27,7 @@ std::string Hex(std::string_view bytes) {
 
 Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) {
-    core::Fail(core::ErrorCode::kInternal, "SHA-256 is not available");
+    Fail(ErrorCode::kInternal, "SHA-256 is not available");
   }
 }
 
@@ -44,4 +44,4 @@ std::string Sha256Stream::Finish() {
   return {reinterpret_cast<const char*>(md.data()), len};
 }
 
-}  // namespace playground::models
+}  // namespace playground::core
