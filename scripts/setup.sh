@@ -23,6 +23,7 @@ if [ "$mode" = test ]; then
     clang libclang-rt-14-dev
     postgresql-15 pgbouncer redis-server
     curl
+    chromium
   )
 fi
 
@@ -43,8 +44,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The web packages (Swagger UI for /docs is embedded in the binary from here).
-if [ ! -d web/node_modules/swagger-ui-dist ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+# The web packages: the UI's (React, Vite, Vitest, playwright-core) and Swagger UI for /docs,
+# which is embedded in the binary from here.
+if [ ! -d web/node_modules/vite ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   echo "setup: installing web packages"
   (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi

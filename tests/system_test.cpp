@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -184,6 +185,53 @@ TEST(DataDirTest, SqliteDatabaseAndSecretKeyLiveInTheDataDir) {
   EXPECT_EQ(k.size(), 64u);
   // Never logged.
   EXPECT_EQ(server.process().Stdout().find(k), std::string::npos);
+}
+
+// The web UI as the binary serves it: files, the app's pages, and the API beside them.
+TEST(WebUiTest, ServesTheBuiltAppBesideTheApi) {
+  TempDir web;
+  std::filesystem::create_directories(web.path() + "/assets");
+  std::ofstream(web.path() + "/index.html") << "<!doctype html><div id=\"root\"></div>";
+  std::ofstream(web.path() + "/assets/index-1a2b.js") << "console.log('app')";
+  TestServer server(Env{{"STATIC_DIR", web.path()}});
+  auto c = server.Client();
+
+  auto page = c.Get("/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.Header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page.Header("Cache-Control"), "no-cache");
+  EXPECT_NE(page.Header("Content-Security-Policy").find("script-src 'self'"), std::string::npos);
+  auto again = c.Get("/", {{"If-None-Match", page.Header("ETag")}});
+  EXPECT_EQ(again.status, 304);
+
+  auto deep = c.Get("/models/42");  // a page of the app, reloaded: the app's router shows it
+  EXPECT_EQ(deep.status, 200);
+  EXPECT_EQ(deep.body, page.body);
+
+  auto js = c.Get("/assets/index-1a2b.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.Header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js.Header("Cache-Control"), "public, max-age=31536000, immutable");
+
+  EXPECT_EQ(c.Get("/assets/index-gone.js").status, 404);
+  auto api = c.Get("/api/v1/no-such-endpoint");
+  EXPECT_EQ(api.status, 404);
+  EXPECT_EQ(api.Header("Content-Type"), "application/problem+json");
+  EXPECT_EQ(c.Get("/health").Json()["status"], "healthy");
+
+  bool logged = false;
+  for (const auto& line : server.LogLines()) {
+    if (line.value("msg", "") == "listening") logged = line.value("web_ui", "") == web.path();
+  }
+  EXPECT_TRUE(logged) << "the start-up line names the UI's directory";
+}
+
+TEST(WebUiTest, WithoutABuiltUiUnknownPathsStayProblems) {
+  TestServer server;  // STATIC_DIR: a missing directory
+  auto c = server.Client();
+  auto r = c.Get("/datasets");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.Header("Content-Type"), "application/problem+json");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "core/version.h"
 #include "http/openapi.h"
+#include "http/static_site.h"
 
 namespace playground::api::docs_assets {
 std::span<const playground::core::EmbeddedFile> EmbeddedFiles();
@@ -57,14 +58,6 @@ const char kDocsInit[] = R"(window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true });
 });
 )";
-
-std::string ContentType(std::string_view name) {
-  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
-  if (name.ends_with(".css")) return "text/css; charset=utf-8";
-  if (name.ends_with(".png")) return "image/png";
-  if (name.ends_with(".html")) return "text/html; charset=utf-8";
-  return "application/octet-stream";
-}
 
 }  // namespace
 
@@ -165,10 +158,10 @@ void AddSystemRoutes(http::Router& router, ApiContext& ctx) {
       .Get("/docs/{file}",
            [](http::Request& req) {
              const std::string& name = req.Param("file");
-             if (name == "init.js") return http::Response::Text(200, kDocsInit, ContentType(name));
+             if (name == "init.js") return http::Response::Text(200, kDocsInit, http::ContentTypeFor(name));
              const core::EmbeddedFile* f = core::FindEmbedded(docs_assets::EmbeddedFiles(), name);
              if (f == nullptr) core::Fail(core::ErrorCode::kNotFound, "no documentation asset called " + name);
-             auto res = http::Response::Text(200, std::string(f->data), ContentType(name));
+             auto res = http::Response::Text(200, std::string(f->data), http::ContentTypeFor(name));
              res.headers.Set("Cache-Control", "public, max-age=86400");
              return res;
            })

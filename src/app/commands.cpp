@@ -26,6 +26,7 @@
 #include "core/version.h"
 #include "datasets/catalog.h"
 #include "http/server.h"
+#include "http/static_site.h"
 #include "jobs/queue.h"
 #include "jobs/scheduler.h"
 #include "jobs/task.h"
@@ -151,6 +152,19 @@ void RegisterTasks(jobs::TaskRegistry& tasks, models::ModelTaskDeps& model_deps)
   models::RegisterModelTasks(tasks, model_deps);
 }
 
+// The built web UI: STATIC_DIR when set; else web/ beside the binary (an installed copy), else
+// ../web/dist from it (the binary in build/ of a source tree after `make run`).
+std::string WebUiDir(const core::Settings& s) {
+  if (!s.static_dir.empty()) return s.static_dir;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  for (const auto& candidate : {exe.parent_path() / "web", exe.parent_path() / ".." / "web" / "dist"}) {
+    if (std::filesystem::is_regular_file(candidate / "index.html", ec)) return candidate.lexically_normal().string();
+  }
+  return "";
+}
+
 }  // namespace
 
 int Migrate(const core::Settings& settings, bool status_only) {
@@ -252,7 +266,10 @@ int Serve(core::Settings settings) {
   opts.read_timeout = settings.read_timeout;
   opts.idle_timeout = settings.idle_timeout;
   opts.shutdown_grace = settings.shutdown_grace;
-  http::Server server(opts, router, api::StandardMiddleware(ctx));
+  std::vector<http::Middleware> middleware = api::StandardMiddleware(ctx);
+  auto site = http::StaticSite::Load(WebUiDir(settings));
+  middleware.push_back(http::StaticSiteMiddleware(site, settings.api_prefix));
+  http::Server server(opts, router, std::move(middleware));
   try {
     server.Start();
   } catch (const core::Error& e) {
@@ -266,7 +283,8 @@ int Serve(core::Settings settings) {
                               {"version", core::kVersion},
                               {"environment", settings.environment},
                               {"database", std::string(db->name())},
-                              {"data_dir", settings.data_dir}});
+                              {"data_dir", settings.data_dir},
+                              {"web_ui", site->empty() ? std::string("not built") : site->dir()}});
   queue->Start();
   scheduler.Start(settings.job_poll_interval);
   core::FlushLogs();

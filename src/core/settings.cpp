@@ -175,8 +175,9 @@ std::vector<SettingSpec> BuildTable() {
                           "PostgreSQL: connect timeout, and the longest wait for a free pooled connection.",
                           &Settings::db_connect_timeout, 1, 300, "seconds"));
   t.push_back({"STATIC_DIR", "static-dir", "", "path",
-               "Directory of the built web UI to serve at /; empty: the UI next to the binary, if built.", false,
-               [](Settings& s, const std::string& v) { s.static_dir = v; }});
+               "Directory of the built web UI to serve at /; empty: web/ beside the binary, else ../web/dist from it "
+               "(a source tree after make run), if built.",
+               false, [](Settings& s, const std::string& v) { s.static_dir = v; }});
   t.push_back(IntRow("ACCESS_TOKEN_EXPIRE_MINUTES", "access-token-minutes", "30", "Lifetime of an access token (JWT).",
                      &Settings::access_token_ttl, 1, 24 * 60));
   t.push_back(

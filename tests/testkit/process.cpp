@@ -88,6 +88,9 @@ TestServer::TestServer(std::map<std::string, std::string> env, std::vector<std::
   env.try_emplace("HOST", "127.0.0.1");
   env.try_emplace("DATA_DIR", data_dir_);
   env.try_emplace("LOG_LEVEL", "info");
+  // No web UI unless a test gives one: whether web/dist is built must not change what unknown
+  // paths answer.
+  env.try_emplace("STATIC_DIR", dir_.path() + "/no-web-ui");
   std::vector<std::string> argv = {PlaygroundBinary(), "serve"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(argv, env, dir_.path());

@@ -53,7 +53,8 @@ using Env = std::map<std::string, std::string>;
 // The playground binary started with `serve` on a free port.
 class TestServer {
  public:
-  // `env` adds settings (e.g. DATABASE_URL); PORT=0, HOST and DATA_DIR are set unless given.
+  // `env` adds settings (e.g. DATABASE_URL); PORT=0, HOST, DATA_DIR and STATIC_DIR (a missing
+  // directory: no web UI) are set unless given.
   explicit TestServer(std::map<std::string, std::string> env = {}) : TestServer(std::move(env), {}, 0) {}
   TestServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, int /*tag*/);
   ~TestServer();

@@ -1,0 +1,140 @@
+// API keys for programs: create (the key is shown once), list, revoke. Admins may list everyone's.
+import { useState, type FormEvent } from 'react';
+import { ApiError, send } from '../api/client';
+import { useApi } from '../api/hooks';
+import type { Page } from '../api/types';
+import { useSession } from '../auth/session';
+import { ErrorBox, Loading, Section, formatTime } from '../components/ui';
+
+interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scope: string;
+  revoked: boolean;
+  user_id: string;
+  created_at_us: number;
+  last_used_at_us: number | null;
+  key?: string;
+}
+
+export function ApiKeysPage() {
+  const { user } = useSession();
+  const [all, setAll] = useState(false);
+  const keys = useApi<Page<ApiKey>>(`api-keys${all ? '?all=true' : ''}`);
+  const [name, setName] = useState('');
+  const [scope, setScope] = useState('predict');
+  const [created, setCreated] = useState<ApiKey | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      setCreated(await send<ApiKey>('POST', 'api-keys', { name, scope }));
+      setName('');
+      keys.reload();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  }
+  async function revoke(id: string) {
+    setError(null);
+    try {
+      await send('DELETE', `api-keys/${id}`);
+      keys.reload();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  }
+
+  return (
+    <>
+      <h1>API keys</h1>
+      <Section title="New key">
+        <form className="row-form" onSubmit={create} aria-label="Create an API key">
+          <div className="field">
+            <label htmlFor="key-name">Name</label>
+            <input id="key-name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+          </div>
+          <div className="field">
+            <label htmlFor="key-scope">Scope</label>
+            <select id="key-scope" value={scope} onChange={(e) => setScope(e.target.value)}>
+              <option value="predict">predict: prediction endpoints only</option>
+              <option value="read">read: read-only endpoints</option>
+              <option value="full">full: whatever your account may do</option>
+            </select>
+          </div>
+          <button type="submit" className="primary">
+            Create
+          </button>
+        </form>
+        {created?.key && (
+          <div className="notice" role="status">
+            <p>
+              Copy the key <strong>{created.name}</strong> now; it is not shown again:
+            </p>
+            <code className="secret">{created.key}</code>
+          </div>
+        )}
+        <ErrorBox error={error} />
+      </Section>
+      <Section
+        title="Keys"
+        actions={
+          user?.role === 'admin' && (
+            <label className="inline">
+              <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> every account's
+            </label>
+          )
+        }
+      >
+        <ErrorBox error={keys.error} />
+        {!keys.data ? (
+          <Loading what="keys" />
+        ) : keys.data.items.length === 0 ? (
+          <p className="muted">No keys.</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Prefix</th>
+                  <th scope="col">Scope</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.data.items.map((k) => (
+                  <tr key={k.id}>
+                    <td>{k.name}</td>
+                    <td>
+                      <code>{k.prefix}…</code>
+                    </td>
+                    <td>{k.scope}</td>
+                    <td>{formatTime(k.created_at_us)}</td>
+                    <td>{formatTime(k.last_used_at_us)}</td>
+                    <td>
+                      {k.revoked ? (
+                        <span className="badge badge-cancelled">revoked</span>
+                      ) : (
+                        <button type="button" onClick={() => void revoke(k.id)}>
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </>
+  );
+}
