@@ -135,12 +135,7 @@ export function LineChart({ series, xLabel, yLabel, title, diagonal }: { series:
             points={s.x.map((x, i) => `${sx(x).toFixed(1)},${sy(s.y[i]).toFixed(1)}`).join(' ')}
           />
         ))}
-        <text x={(W + PAD) / 2} y={H - 6} fontSize="10" textAnchor="middle">
-          {xLabel}
-        </text>
-        <text fontSize="10" textAnchor="middle" transform={`translate(10,${(H - PAD) / 2}) rotate(-90)`}>
-          {yLabel}
-        </text>
+        <AxisLabels x={xLabel} y={yLabel} />
       </svg>
       <figcaption className="legend">
         {series.map((s, k) => (
@@ -167,13 +162,21 @@ export function Scatter({ x, y, xLabel, yLabel, title }: { x: number[]; y: numbe
       {x.map((v, i) => (
         <circle key={i} data-testid="point" cx={sx(v)} cy={sy(y[i])} r="2" fill="#3b7dd8" fillOpacity="0.6" />
       ))}
+      <AxisLabels x={xLabel} y={yLabel} />
+    </svg>
+  );
+}
+
+function AxisLabels({ x, y }: { x: string; y: string }) {
+  return (
+    <>
       <text x={(W + PAD) / 2} y={H - 6} fontSize="10" textAnchor="middle">
-        {xLabel}
+        {x}
       </text>
       <text fontSize="10" textAnchor="middle" transform={`translate(10,${(H - PAD) / 2}) rotate(-90)`}>
-        {yLabel}
+        {y}
       </text>
-    </svg>
+    </>
   );
 }
 

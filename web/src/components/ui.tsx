@@ -88,3 +88,24 @@ export function formatTime(us: number | null | undefined): string {
   if (!us) return '—';
   return new Date(us / 1000).toLocaleString();
 }
+
+export type Option = string | { value: string; label: string };
+
+// A labelled select.
+export function SelectField({ id, label, value, options, onChange }: { id: string; label: string; value: string; options: Option[]; onChange: (v: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map((o) => {
+          const { value: v, label: l } = typeof o === 'string' ? { value: o, label: o } : o;
+          return (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          );
+        })}
+      </select>
+    </div>
+  );
+}

@@ -6,6 +6,7 @@ import { useApi } from '../api/hooks';
 import type { Page } from '../api/types';
 import { byLabel, parsePrometheus, total, type Sample } from '../api/prometheus';
 import { useSession } from '../auth/session';
+import { Listing } from '../components/Table';
 import { ErrorBox, Loading, Section, formatBytes, formatTime } from '../components/ui';
 
 interface Account {
@@ -103,46 +104,35 @@ function Users() {
         </form>
       </Section>
       <Section title="Accounts">
-        <ErrorBox error={error ?? users.error} />
-        {!users.data ? (
-          <Loading what="accounts" />
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Email</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.items.map((u) => (
-                  <tr key={u.id}>
-                    <td>
-                      {u.email}
-                      {u.id === user?.id && <span className="muted"> (you)</span>}
-                    </td>
-                    <td>
-                      <select aria-label={`Role of ${u.email}`} value={u.role} onChange={(e) => void change(u.id, { role: e.target.value })}>
-                        <option>admin</option>
-                        <option>member</option>
-                        <option>viewer</option>
-                      </select>
-                    </td>
-                    <td>
-                      <label className="inline">
-                        <input type="checkbox" checked={u.disabled} onChange={(e) => void change(u.id, { disabled: e.target.checked })} /> disabled
-                      </label>
-                    </td>
-                    <td>{formatTime(u.created_at_us)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ErrorBox error={error} />
+        <Listing
+          state={users}
+          what="accounts"
+          empty="No accounts."
+          rowKey={(u) => u.id}
+          columns={[
+            { header: 'Email', cell: (u) => (u.id === user?.id ? `${u.email} (you)` : u.email) },
+            {
+              header: 'Role',
+              cell: (u) => (
+                <select aria-label={`Role of ${u.email}`} value={u.role} onChange={(e) => void change(u.id, { role: e.target.value })}>
+                  <option>admin</option>
+                  <option>member</option>
+                  <option>viewer</option>
+                </select>
+              ),
+            },
+            {
+              header: 'State',
+              cell: (u) => (
+                <label className="inline">
+                  <input type="checkbox" checked={u.disabled} onChange={(e) => void change(u.id, { disabled: e.target.checked })} /> disabled
+                </label>
+              ),
+            },
+            { header: 'Created', cell: (u) => formatTime(u.created_at_us) },
+          ]}
+        />
       </Section>
     </>
   );
@@ -178,37 +168,20 @@ function Audit() {
         </span>
       }
     >
-      <ErrorBox error={page.error} />
-      {!page.data ? (
-        <Loading what="the audit log" />
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Action</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Target</th>
-                <th scope="col">Address</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.items.map((a) => (
-                <tr key={a.id}>
-                  <td>{formatTime(a.at_us)}</td>
-                  <td>{a.action}</td>
-                  <td className="id">{a.actor_id ?? '—'}</td>
-                  <td className="id">{a.target ?? '—'}</td>
-                  <td>{a.ip}</td>
-                  <td>{Object.keys(a.detail ?? {}).length ? JSON.stringify(a.detail) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Listing
+        state={page}
+        what="the audit log"
+        empty="Nothing recorded."
+        rowKey={(a) => a.id}
+        columns={[
+          { header: 'When', cell: (a) => formatTime(a.at_us) },
+          { header: 'Action', cell: (a) => a.action },
+          { header: 'Actor', className: 'id', cell: (a) => a.actor_id ?? '—' },
+          { header: 'Target', className: 'id', cell: (a) => a.target ?? '—' },
+          { header: 'Address', cell: (a) => a.ip },
+          { header: 'Detail', cell: (a) => (Object.keys(a.detail ?? {}).length ? JSON.stringify(a.detail) : '') },
+        ]}
+      />
     </Section>
   );
 }

@@ -4,7 +4,8 @@ import { ApiError, send } from '../api/client';
 import { useApi } from '../api/hooks';
 import type { Page } from '../api/types';
 import { useSession } from '../auth/session';
-import { ErrorBox, Loading, Section, formatTime } from '../components/ui';
+import { Listing } from '../components/Table';
+import { ErrorBox, Section, formatTime } from '../components/ui';
 
 interface ApiKey {
   id: string;
@@ -89,51 +90,30 @@ export function ApiKeysPage() {
           )
         }
       >
-        <ErrorBox error={keys.error} />
-        {!keys.data ? (
-          <Loading what="keys" />
-        ) : keys.data.items.length === 0 ? (
-          <p className="muted">No keys.</p>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Prefix</th>
-                  <th scope="col">Scope</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data.items.map((k) => (
-                  <tr key={k.id}>
-                    <td>{k.name}</td>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td>{k.scope}</td>
-                    <td>{formatTime(k.created_at_us)}</td>
-                    <td>{formatTime(k.last_used_at_us)}</td>
-                    <td>
-                      {k.revoked ? (
-                        <span className="badge badge-cancelled">revoked</span>
-                      ) : (
-                        <button type="button" onClick={() => void revoke(k.id)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing
+          state={keys}
+          what="keys"
+          empty="No keys."
+          rowKey={(k) => k.id}
+          columns={[
+            { header: 'Name', cell: (k) => k.name },
+            { header: 'Prefix', cell: (k) => <code>{k.prefix}…</code> },
+            { header: 'Scope', cell: (k) => k.scope },
+            { header: 'Created', cell: (k) => formatTime(k.created_at_us) },
+            { header: 'Last used', cell: (k) => formatTime(k.last_used_at_us) },
+            {
+              header: <span className="sr-only">Actions</span>,
+              cell: (k) =>
+                k.revoked ? (
+                  <span className="badge badge-cancelled">revoked</span>
+                ) : (
+                  <button type="button" onClick={() => void revoke(k.id)}>
+                    Revoke
+                  </button>
+                ),
+            },
+          ]}
+        />
       </Section>
     </>
   );

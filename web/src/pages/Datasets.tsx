@@ -5,7 +5,8 @@ import { ApiError, upload } from '../api/client';
 import { useApi } from '../api/hooks';
 import type { Dataset, Page } from '../api/types';
 import { useSession } from '../auth/session';
-import { ErrorBox, Loading, ProgressBar, Section, formatBytes } from '../components/ui';
+import { Listing } from '../components/Table';
+import { ErrorBox, ProgressBar, Section, formatBytes } from '../components/ui';
 
 export function DatasetsPage() {
   const { user } = useSession();
@@ -15,39 +16,19 @@ export function DatasetsPage() {
       <h1>Datasets</h1>
       {user?.role !== 'viewer' && <UploadForm onDone={list.reload} />}
       <Section title="Your datasets">
-        <ErrorBox error={list.error} />
-        {list.loading && !list.data ? (
-          <Loading what="datasets" />
-        ) : list.data && list.data.items.length === 0 ? (
-          <p className="muted">No datasets yet: upload a CSV, JSON or NDJSON file above.</p>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col" className="num">Rows</th>
-                  <th scope="col" className="num">Columns</th>
-                  <th scope="col" className="num">Size</th>
-                  <th scope="col">Uploaded</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data?.items.map((d) => (
-                  <tr key={d.id}>
-                    <td>
-                      <Link to={`/datasets/${d.id}`}>{d.name}</Link>
-                    </td>
-                    <td className="num">{d.rows.toLocaleString('en')}</td>
-                    <td className="num">{d.column_count}</td>
-                    <td className="num">{formatBytes(d.size_bytes)}</td>
-                    <td>{new Date(d.created_at).toLocaleString()}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing
+          state={list}
+          what="datasets"
+          empty="No datasets yet: upload a CSV, JSON or NDJSON file above."
+          rowKey={(d) => d.id}
+          columns={[
+            { header: 'Name', cell: (d) => <Link to={`/datasets/${d.id}`}>{d.name}</Link> },
+            { header: 'Rows', num: true, cell: (d) => d.rows.toLocaleString('en') },
+            { header: 'Columns', num: true, cell: (d) => d.column_count },
+            { header: 'Size', num: true, cell: (d) => formatBytes(d.size_bytes) },
+            { header: 'Uploaded', cell: (d) => new Date(d.created_at).toLocaleString() },
+          ]}
+        />
       </Section>
     </>
   );

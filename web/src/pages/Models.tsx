@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useApi } from '../api/hooks';
 import type { Dataset, Leaderboard, Model, Page } from '../api/types';
-import { ErrorBox, Loading, Section, formatNumber } from '../components/ui';
+import { Listing } from '../components/Table';
+import { ErrorBox, Section, formatNumber } from '../components/ui';
 
 export function ModelsPage() {
   const [search, setSearch] = useSearchParams();
@@ -47,86 +48,52 @@ export function ModelsPage() {
           </span>
         }
       >
-        <ErrorBox error={datasets.error ?? board.error} />
-        {!board.data ? (
-          datasetId ? <Loading what="the leaderboard" /> : <p className="muted">No datasets yet.</p>
-        ) : board.data.items.length === 0 ? (
-          <p className="muted">No models of this dataset yet.</p>
+        {datasets.error && <ErrorBox error={datasets.error} />}
+        {datasetId ? (
+          <Listing
+            state={board}
+            what="the leaderboard"
+            empty="No models of this dataset yet."
+            rowKey={(m) => m.model_id}
+            caption={board.data && `by ${board.data.metric} on the test split (${board.data.higher_is_better ? 'higher' : 'lower'} is better)`}
+            columns={[
+              { header: '#', cell: (m) => m.rank },
+              { header: 'Model', cell: (m) => <ModelLink id={m.model_id} name={m.name} version={m.version} promoted={m.promoted} /> },
+              { header: 'Algorithm', cell: (m) => m.algorithm },
+              { header: 'Target', cell: (m) => m.target },
+              { header: board.data?.metric ?? 'metric', num: true, cell: (m) => formatNumber(m.metrics[board.data?.metric ?? '']) },
+              { header: 'Fit (s)', num: true, cell: (m) => m.fit_seconds.toFixed(2) },
+            ]}
+          />
         ) : (
-          <div className="table-wrap">
-            <table>
-              <caption className="muted">
-                by {board.data.metric} on the test split ({board.data.higher_is_better ? 'higher' : 'lower'} is better)
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">Model</th>
-                  <th scope="col">Algorithm</th>
-                  <th scope="col">Target</th>
-                  <th scope="col" className="num">
-                    {board.data.metric}
-                  </th>
-                  <th scope="col" className="num">Fit (s)</th>
-                </tr>
-              </thead>
-              <tbody>
-                {board.data.items.map((m) => (
-                  <tr key={m.model_id}>
-                    <td>{m.rank}</td>
-                    <td>
-                      <Link to={`/models/${m.model_id}`}>
-                        {m.name} v{m.version}
-                      </Link>
-                      {m.promoted && <span className="badge badge-succeeded">promoted</span>}
-                    </td>
-                    <td>{m.algorithm}</td>
-                    <td>{m.target}</td>
-                    <td className="num">{formatNumber(m.metrics[board.data!.metric])}</td>
-                    <td className="num">{m.fit_seconds.toFixed(2)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <p className="muted">No datasets yet.</p>
         )}
       </Section>
       <Section title="All versions">
-        <ErrorBox error={versions.error} />
-        {!versions.data ? (
-          <Loading what="models" />
-        ) : versions.data.items.length === 0 ? (
-          <p className="muted">No models yet.</p>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Task</th>
-                  <th scope="col">Algorithm</th>
-                  <th scope="col">Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {versions.data.items.map((m) => (
-                  <tr key={m.id}>
-                    <td>
-                      <Link to={`/models/${m.id}`}>
-                        {m.name} v{m.version}
-                      </Link>
-                      {m.promoted && <span className="badge badge-succeeded">promoted</span>}
-                    </td>
-                    <td>{m.task}</td>
-                    <td>{m.algorithm}</td>
-                    <td>{new Date(m.created_at).toLocaleString()}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <Listing
+          state={versions}
+          what="models"
+          empty="No models yet."
+          rowKey={(m) => m.id}
+          columns={[
+            { header: 'Model', cell: (m) => <ModelLink id={m.id} name={m.name} version={m.version} promoted={m.promoted} /> },
+            { header: 'Task', cell: (m) => m.task },
+            { header: 'Algorithm', cell: (m) => m.algorithm },
+            { header: 'Created', cell: (m) => new Date(m.created_at).toLocaleString() },
+          ]}
+        />
       </Section>
+    </>
+  );
+}
+
+function ModelLink({ id, name, version, promoted }: { id: string; name: string; version: number; promoted: boolean }) {
+  return (
+    <>
+      <Link to={`/models/${id}`}>
+        {name} v{version}
+      </Link>
+      {promoted && <span className="badge badge-succeeded">promoted</span>}
     </>
   );
 }

@@ -4,9 +4,9 @@ import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useNavigate, useSearchParams } from 'react-router-dom';
 import { ApiError, send } from '../api/client';
 import { useApi } from '../api/hooks';
-import type { Algorithm, Dataset, Job, Page, Profile } from '../api/types';
+import type { Algorithm, Column, Dataset, Job, Page, Profile } from '../api/types';
 import { ParamForm, checkParams, defaultValues, type ParamValues } from '../components/ParamForm';
-import { ErrorBox, Loading, Section } from '../components/ui';
+import { ErrorBox, Loading, Section, SelectField, type Option } from '../components/ui';
 
 const TASKS = ['binary', 'multiclass', 'regression', 'clustering'];
 
@@ -138,46 +138,10 @@ export function TrainPage() {
       <h1>Train a model</h1>
       <Section title="What to learn">
         <div className="form-grid">
-          <div className="field">
-            <label htmlFor="dataset">Dataset</label>
-            <select id="dataset" value={datasetId} onChange={(e) => setDatasetId(e.target.value)}>
-              {datasets.data.items.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="task">Task</label>
-            <select id="task" value={task} onChange={(e) => setTask(e.target.value)}>
-              {TASKS.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </div>
-          {task !== 'clustering' && (
-            <div className="field">
-              <label htmlFor="target">Target column</label>
-              <select id="target" value={target} onChange={(e) => setTarget(e.target.value)}>
-                {dataset?.columns.map((c) => (
-                  <option key={c.name} value={c.name}>
-                    {c.name} ({c.type})
-                  </option>
-                ))}
-              </select>
-            </div>
-          )}
-          <div className="field">
-            <label htmlFor="algorithm">Algorithm</label>
-            <select id="algorithm" value={algorithm} onChange={(e) => setAlgorithm(e.target.value)}>
-              {fitting.map((a) => (
-                <option key={a.name} value={a.name}>
-                  {a.title} ({a.library})
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField id="dataset" label="Dataset" value={datasetId} onChange={setDatasetId} options={datasets.data.items.map((d) => ({ value: d.id, label: d.name }))} />
+          <SelectField id="task" label="Task" value={task} onChange={setTask} options={TASKS} />
+          {task !== 'clustering' && <SelectField id="target" label="Target column" value={target} onChange={setTarget} options={columnOptions(dataset?.columns ?? [])} />}
+          <SelectField id="algorithm" label="Algorithm" value={algorithm} onChange={setAlgorithm} options={fitting.map((a) => ({ value: a.name, label: `${a.title} (${a.library})` }))} />
           <div className="field">
             <label htmlFor="model-name">Model name (optional)</label>
             <input id="model-name" value={name} maxLength={200} placeholder={dataset ? `${dataset.name}-${target}-${algorithm}` : ''} onChange={(e) => setName(e.target.value)} />
@@ -194,28 +158,24 @@ export function TrainPage() {
       </Section>
       <Section title="Preprocessing">
         <div className="form-grid">
-          <Choice id="scale" label="Scale numbers" value={steps.scale} options={['none', 'standard', 'minmax', 'robust']} onChange={(v) => set({ scale: v })} />
-          <Choice id="impute-num" label="Fill missing numbers" value={steps.imputeNumeric} options={['mean', 'median', 'most_frequent', 'constant']} onChange={(v) => set({ imputeNumeric: v })} />
-          <Choice id="impute-cat" label="Fill missing categories" value={steps.imputeCategorical} options={['most_frequent', 'constant']} onChange={(v) => set({ imputeCategorical: v })} />
-          <Choice id="encode" label="Encode categories" value={steps.encode} options={['onehot', 'ordinal', 'target']} onChange={(v) => set({ encode: v })} />
+          <SelectField id="scale" label="Scale numbers" value={steps.scale} options={['none', 'standard', 'minmax', 'robust']} onChange={(v) => set({ scale: v })} />
+          <SelectField id="impute-num" label="Fill missing numbers" value={steps.imputeNumeric} options={['mean', 'median', 'most_frequent', 'constant']} onChange={(v) => set({ imputeNumeric: v })} />
+          <SelectField id="impute-cat" label="Fill missing categories" value={steps.imputeCategorical} options={['most_frequent', 'constant']} onChange={(v) => set({ imputeCategorical: v })} />
+          <SelectField id="encode" label="Encode categories" value={steps.encode} options={['onehot', 'ordinal', 'target']} onChange={(v) => set({ encode: v })} />
           <div className="field">
             <label htmlFor="max-levels">One-hot levels at most</label>
             <input id="max-levels" type="number" min={2} max={1000} value={steps.maxLevels} onChange={(e) => set({ maxLevels: e.target.value })} />
           </div>
-          <Choice id="clip" label="Clip outliers" value={steps.clip} options={['none', 'quantile', 'iqr']} onChange={(v) => set({ clip: v })} />
-          <Choice id="split" label="Test split" value={steps.split} options={['random', 'stratified', 'time']} onChange={(v) => set({ split: v })} />
+          <SelectField id="clip" label="Clip outliers" value={steps.clip} options={['none', 'quantile', 'iqr']} onChange={(v) => set({ clip: v })} />
+          <SelectField id="split" label="Test split" value={steps.split} options={['random', 'stratified', 'time']} onChange={(v) => set({ split: v })} />
           {steps.split === 'time' && (
-            <div className="field">
-              <label htmlFor="time-column">Time column (the latest rows are the test split)</label>
-              <select id="time-column" value={steps.timeColumn} onChange={(e) => set({ timeColumn: e.target.value })}>
-                <option value="">choose a column</option>
-                {others.map((c) => (
-                  <option key={c.name} value={c.name}>
-                    {c.name} ({c.type})
-                  </option>
-                ))}
-              </select>
-            </div>
+            <SelectField
+              id="time-column"
+              label="Time column (the latest rows are the test split)"
+              value={steps.timeColumn}
+              onChange={(v) => set({ timeColumn: v })}
+              options={[{ value: '', label: 'choose a column' }, ...columnOptions(others)]}
+            />
           )}
           <div className="field">
             <label htmlFor="test-fraction">Test fraction</label>
@@ -245,16 +205,6 @@ export function TrainPage() {
     </form>
   );
 }
-
-function Choice({ id, label, value, options, onChange }: { id: string; label: string; value: string; options: string[]; onChange: (v: string) => void }) {
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        {options.map((o) => (
-          <option key={o}>{o}</option>
-        ))}
-      </select>
-    </div>
-  );
+function columnOptions(columns: Column[]): Option[] {
+  return columns.map((c) => ({ value: c.name, label: `${c.name} (${c.type})` }));
 }
