@@ -160,6 +160,9 @@ try {
   await page.getByRole('button', { name: 'Promote' }).click();
   await page.getByRole('status').filter({ hasText: 'is now the version' }).waitFor();
   check(true, 'the model was promoted');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+  const artifact = fs.readFileSync(await download.path());
+  check(download.suggestedFilename().endsWith('-v1.model') && artifact.subarray(0, 8).toString() === 'PGMODEL1', `the model downloads as ${download.suggestedFilename()} (${artifact.length} bytes, PGMODEL1)`);
   await page.getByLabel(/^sepal length/).fill('5.1');
   await page.getByLabel(/^sepal width/).fill('3.5');
   await page.getByLabel(/^petal length/).fill('1.4');
@@ -174,9 +177,34 @@ try {
   check((await page.locator('table').first().locator('tbody tr').count()) === 1, 'the leaderboard lists the model');
   await shot('07-models');
 
+  // Cancel and retry from the jobs page: a long job started by a program of the same account.
+  const login = await (
+    await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com', password: 'analytical-engine-1843' }) })
+  ).json();
+  const sleeper = await (
+    await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${login.access_token}` }, body: JSON.stringify({ type: 'sleep', params: { ms: 120000 } }) })
+  ).json();
+  await page.goto(`${base}/jobs?job=${sleeper.id}`);
+  const row = page.locator(`li[data-job="${sleeper.id}"]`);
+  await row.locator('.badge-running').waitFor();
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  await row.locator('.badge-cancelled').waitFor();
+  check(true, 'a running job is cancelled from the jobs page');
+  await row.getByRole('button', { name: 'Retry' }).click();
+  await row.locator('.badge-running, .badge-queued').first().waitFor();
+  check(true, 'the cancelled job is retried');
+  await row.getByRole('button', { name: 'Cancel' }).click();
+  await row.locator('.badge-cancelled').waitFor();
+
   // Admin pages.
   await page.getByRole('link', { name: 'Admin' }).click();
   await page.getByRole('cell', { name: /ada@example.com/ }).waitFor();
+  await page.getByLabel('Email').fill('grace@example.com');
+  await page.getByLabel('Password').fill('compiler-cobol-1959');
+  await page.getByLabel('Role', { exact: true }).selectOption('member');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('cell', { name: 'grace@example.com' }).waitFor();
+  check((await page.getByLabel('Role of grace@example.com').inputValue()) === 'member', 'an admin creates a member account');
   await shot('08-admin-users');
   await page.getByRole('tab', { name: 'Audit log' }).click();
   await page.getByRole('cell', { name: 'login', exact: true }).first().waitFor();
@@ -242,6 +270,20 @@ try {
   await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
   await page.keyboard.press('Tab');
   check((await page.evaluate(() => document.activeElement?.textContent)) === 'Skip to content', 'signed in with the keyboard; the first Tab reaches "Skip to content"');
+
+  // A member sees no admin page.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Email').fill('grace@example.com');
+  await page.getByLabel('Password').fill('compiler-cobol-1959');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
+  check((await page.locator('.role').textContent()) === 'member', 'a member signs in and is shown as member');
+  check((await page.getByRole('link', { name: 'Admin' }).count()) === 0, 'a member has no admin page in the navigation');
+  await page.goto(`${base}/admin`);
+  await page.getByRole('heading', { name: 'Not found' }).waitFor();
+  check(true, 'the admin path shows "Not found" to a member');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('tab', { name: 'Sign in' }).waitFor();
 
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(' | ')}` : ''}`);
   console.log(`e2e passed; screenshots in ${artifacts}`);

@@ -1,5 +1,6 @@
 import { cleanup, render } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EvaluationCharts } from '../pages/Model';
 import { suggestTask } from '../pages/Train';
 import { ConfusionMatrix, Heatmap, Histogram, LineChart, correlationColour } from './charts';
 
@@ -43,5 +44,26 @@ describe('suggestTask', () => {
     expect(suggestTask('number', 120)).toBe('regression');
     expect(suggestTask('integer', 4)).toBe('multiclass');
     expect(suggestTask(undefined, undefined)).toBe('clustering');
+  });
+});
+
+describe('EvaluationCharts', () => {
+  it('draws the residual plot and importance of a regression report, and no classification charts', () => {
+    // The shape of a regression evaluation report (residual_plot, feature_importance).
+    const report = {
+      r2: 0.9,
+      residual_plot: { predicted: [1, 2, 3, 4], residual: [0.1, -0.2, 0.05, 0] },
+      feature_importance: [
+        { feature: 'bmi', importance: 0.6 },
+        { feature: 'age', importance: 0.1 },
+      ],
+      roc_curve: null,
+      pr_curve: null,
+    };
+    const { container, getByRole } = render(<EvaluationCharts report={report} />);
+    expect(container.querySelectorAll('[data-testid="point"]')).toHaveLength(4);
+    expect(getByRole('table', { name: 'Feature importance' }).textContent).toContain('bmi');
+    expect(container.querySelector('table.confusion')).toBeNull();
+    expect(container.querySelectorAll('[data-testid="series"]')).toHaveLength(0);
   });
 });
