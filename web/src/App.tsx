@@ -1,17 +1,20 @@
 // The shell: the navigation (admin pages only for admins), the signed-in account and its role,
 // and the pages by path. Signed-out visitors see the sign-in page whatever the path.
+import { Suspense, lazy } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { useSession } from './auth/session';
 import { Loading } from './components/ui';
-import { AdminPage } from './pages/Admin';
-import { ApiKeysPage } from './pages/ApiKeys';
-import { DatasetPage } from './pages/Dataset';
 import { DatasetsPage } from './pages/Datasets';
-import { JobsPage } from './pages/Jobs';
-import { ModelPage } from './pages/Model';
-import { ModelsPage } from './pages/Models';
 import { SignInPage } from './pages/SignIn';
-import { TrainPage } from './pages/Train';
+
+// The first pages (sign-in, datasets) come with the app; the others load when first opened.
+const AdminPage = lazy(() => import('./pages/Admin').then((m) => ({ default: m.AdminPage })));
+const ApiKeysPage = lazy(() => import('./pages/ApiKeys').then((m) => ({ default: m.ApiKeysPage })));
+const DatasetPage = lazy(() => import('./pages/Dataset').then((m) => ({ default: m.DatasetPage })));
+const JobsPage = lazy(() => import('./pages/Jobs').then((m) => ({ default: m.JobsPage })));
+const ModelPage = lazy(() => import('./pages/Model').then((m) => ({ default: m.ModelPage })));
+const ModelsPage = lazy(() => import('./pages/Models').then((m) => ({ default: m.ModelsPage })));
+const TrainPage = lazy(() => import('./pages/Train').then((m) => ({ default: m.TrainPage })));
 
 export function App() {
   const { user, loading, logout } = useSession();
@@ -41,18 +44,20 @@ export function App() {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        <Routes>
-          <Route path="/" element={<Navigate to="/datasets" replace />} />
-          <Route path="/datasets" element={<DatasetsPage />} />
-          <Route path="/datasets/:id" element={<DatasetPage />} />
-          <Route path="/train" element={<TrainPage />} />
-          <Route path="/jobs" element={<JobsPage />} />
-          <Route path="/models" element={<ModelsPage />} />
-          <Route path="/models/:id" element={<ModelPage />} />
-          <Route path="/api-keys" element={<ApiKeysPage />} />
-          <Route path="/admin" element={admin ? <AdminPage /> : <NotFound />} />
-          <Route path="*" element={<NotFound />} />
-        </Routes>
+        <Suspense fallback={<Loading what="the page" />}>
+          <Routes>
+            <Route path="/" element={<Navigate to="/datasets" replace />} />
+            <Route path="/datasets" element={<DatasetsPage />} />
+            <Route path="/datasets/:id" element={<DatasetPage />} />
+            <Route path="/train" element={<TrainPage />} />
+            <Route path="/jobs" element={<JobsPage />} />
+            <Route path="/models" element={<ModelsPage />} />
+            <Route path="/models/:id" element={<ModelPage />} />
+            <Route path="/api-keys" element={<ApiKeysPage />} />
+            <Route path="/admin" element={admin ? <AdminPage /> : <NotFound />} />
+            <Route path="*" element={<NotFound />} />
+          </Routes>
+        </Suspense>
       </main>
     </div>
   );

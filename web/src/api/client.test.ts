@@ -28,10 +28,11 @@ describe('problemOf', () => {
 
 describe('refreshSession', () => {
   it('sends one refresh however many callers ask at once (a refresh token works once)', async () => {
-    const fetchMock = vi.fn(async () => json(200, { access_token: 'new-token' }));
+    const user = { id: 'u1', email: 'a@example.com', role: 'member' };
+    const fetchMock = vi.fn(async () => json(200, { access_token: 'new-token', user }));
     vi.stubGlobal('fetch', fetchMock);
     const results = await Promise.all([refreshSession(), refreshSession(), refreshSession()]);
-    expect(results).toEqual([true, true, true]);
+    expect(results).toEqual([user, user, user]);
     expect(fetchMock).toHaveBeenCalledTimes(1);
     // A later call refreshes again.
     await refreshSession();
@@ -40,7 +41,7 @@ describe('refreshSession', () => {
 
   it('reports a refused refresh', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => json(401, { title: 'Unauthorized', detail: 'send refresh_token' })));
-    expect(await refreshSession()).toBe(false);
+    expect(await refreshSession()).toBeNull();
   });
 });
 
@@ -51,7 +52,7 @@ describe('request', () => {
     vi.stubGlobal(
       'fetch',
       vi.fn(async (url: string, init: RequestInit) => {
-        if (url.endsWith('/auth/refresh')) return json(200, { access_token: 'fresh' });
+        if (url.endsWith('/auth/refresh')) return json(200, { access_token: 'fresh', user: { id: 'u1', email: 'a@example.com', role: 'member' } });
         const auth = new Headers(init.headers).get('Authorization') ?? '';
         seen.push(auth);
         return auth === 'Bearer fresh' ? json(200, { items: [1] }) : json(401, { title: 'Unauthorized', detail: 'expired' });

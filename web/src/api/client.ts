@@ -44,7 +44,7 @@ export function mayHaveSession(): boolean {
 }
 
 let accessToken: string | null = null;
-let refreshing: Promise<boolean> | null = null;
+let refreshing: Promise<User | null> | null = null;
 let onSignedOut: (() => void) | null = null;
 
 export function setAccessToken(token: string | null) {
@@ -72,7 +72,8 @@ export async function problemOf(res: Response): Promise<ApiError> {
 }
 
 // Exchanges the refresh cookie for a new access token; concurrent callers share one request.
-export function refreshSession(): Promise<boolean> {
+// The account signed in, or null when there is no session.
+export function refreshSession(): Promise<User | null> {
   if (!refreshing) {
     refreshing = (async () => {
       try {
@@ -80,13 +81,13 @@ export function refreshSession(): Promise<boolean> {
         if (!res.ok) {
           accessToken = null;
           setHint(false);
-          return false;
+          return null;
         }
-        const body = (await res.json()) as { access_token: string };
+        const body = (await res.json()) as { access_token: string; user: User };
         accessToken = body.access_token;
-        return true;
+        return body.user;
       } catch {
-        return false;
+        return null;
       } finally {
         refreshing = null;
       }

@@ -1,6 +1,6 @@
 // Who is signed in, for every page: restored from the refresh cookie at start-up.
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { get, mayHaveSession, onSessionEnded, refreshSession, signIn, signOut, type User } from '../api/client';
+import { mayHaveSession, onSessionEnded, refreshSession, signIn, signOut, type User } from '../api/client';
 
 interface Session {
   user: User | null;
@@ -24,15 +24,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     let live = true;
     onSessionEnded(() => setUser(null));
     (async () => {
-      if (mayHaveSession() && (await refreshSession())) {
-        try {
-          const me = await get<User>('auth/me');
-          if (live) setUser(me);
-        } catch {
-          // the session ended meanwhile: show the sign-in page
-        }
+      // The refresh answers with the account, so no second call is needed before the first page.
+      const me = mayHaveSession() ? await refreshSession() : null;
+      if (live) {
+        setUser(me);
+        setLoading(false);
       }
-      if (live) setLoading(false);
     })();
     return () => {
       live = false;
