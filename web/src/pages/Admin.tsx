@@ -300,7 +300,7 @@ function SystemStatus() {
             <dd>{f.jobRate === null ? 'measuring…' : f.jobRate.toFixed(1)}</dd>
           </div>
           <div>
-            <dt>jobs by state (since start)</dt>
+            <dt>jobs that entered each state (since start)</dt>
             <dd>
               {Object.entries(f.jobs)
                 .map(([k, v]) => `${k} ${v}`)

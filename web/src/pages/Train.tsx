@@ -89,6 +89,15 @@ export function TrainPage() {
     }
   }, [algo]);
 
+  // Once a problem is shown, it follows the edits (and goes away when they fix it).
+  function editParams(next: ParamValues) {
+    setValues(next);
+    if (!algo || Object.keys(paramErrors).length === 0) return;
+    const { errors } = checkParams(algo.parameters, next);
+    setParamErrors(errors);
+    if (Object.keys(errors).length === 0) setError(null);
+  }
+
   async function start(e: FormEvent) {
     e.preventDefault();
     if (!algo || !dataset) return;
@@ -148,13 +157,13 @@ export function TrainPage() {
           </div>
           <div className="field">
             <label htmlFor="cv">Cross-validation folds</label>
-            <input id="cv" type="number" min={0} max={20} value={cvFolds} onChange={(e) => setCvFolds(e.target.value)} />
-            <small className="muted">0: none; 2 to 20: k-fold scores beside the test split</small>
+            <input id="cv" type="number" min={0} max={10} value={cvFolds} onChange={(e) => setCvFolds(e.target.value)} />
+            <small className="muted">0: none; 2 to 10: k-fold scores beside the test split</small>
           </div>
         </div>
       </Section>
       <Section title={`Parameters${algo ? ` of ${algo.title}` : ''}`}>
-        {algo && <ParamForm params={algo.parameters} values={values} errors={paramErrors} onChange={setValues} />}
+        {algo && <ParamForm params={algo.parameters} values={values} errors={paramErrors} onChange={editParams} />}
       </Section>
       <Section title="Preprocessing">
         <div className="form-grid">
