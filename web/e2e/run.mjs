@@ -171,6 +171,12 @@ try {
   await page.getByRole('button', { name: 'Predict' }).click();
   await page.getByTestId('prediction').waitFor();
   check((await page.getByTestId('prediction').textContent()) === 'setosa', 'the row 5.1, 3.5, 1.4, 0.2 is predicted setosa');
+  await page.getByRole('button', { name: 'Score every row' }).click();
+  const saveScores = page.getByRole('button', { name: 'Download predictions (CSV)' });
+  await saveScores.waitFor({ timeout: 60000 });
+  const [scores] = await Promise.all([page.waitForEvent('download'), saveScores.click()]);
+  const csv = fs.readFileSync(await scores.path(), 'utf8').trim().split('\n');
+  check(csv.length === 151, `a batch prediction scores every row of iris.csv (${csv.length - 1} rows, header: ${csv[0].slice(0, 60)})`);
   await shot('06-model');
 
   await page.getByRole('link', { name: 'Models' }).click();
@@ -207,6 +213,12 @@ try {
   await page.getByRole('cell', { name: 'grace@example.com' }).waitFor();
   check((await page.getByLabel('Role of grace@example.com').inputValue()) === 'member', 'an admin creates a member account');
   await shot('08-admin-users');
+  await page.goto(datasetUrl);
+  await page.getByLabel('Email of an account').fill('grace@example.com');
+  await page.getByRole('button', { name: 'Share', exact: true }).click();
+  await page.getByRole('cell', { name: 'grace@example.com' }).waitFor();
+  check(true, 'the dataset is shared read-only with grace@example.com');
+  await page.getByRole('link', { name: 'Admin' }).click();
   await page.getByRole('tab', { name: 'Audit log' }).click();
   await page.getByRole('cell', { name: 'login', exact: true }).first().waitFor();
   check(true, 'the audit log lists the sign-in');
@@ -280,11 +292,30 @@ try {
   await page.getByRole('heading', { name: 'Datasets', exact: true }).waitFor();
   check((await page.locator('.role').textContent()) === 'member', 'a member signs in and is shown as member');
   check((await page.getByRole('link', { name: 'Admin' }).count()) === 0, 'a member has no admin page in the navigation');
+  await page.getByRole('link', { name: 'iris.csv' }).first().click();
+  await page.getByRole('img', { name: 'Correlation heatmap' }).waitFor();
+  check((await page.getByRole('button', { name: 'Save types' }).count()) === 0 && (await page.getByLabel('species', { exact: true }).isDisabled()), 'the member reads the shared dataset and cannot change its types');
   await page.goto(`${base}/admin`);
   await page.getByRole('heading', { name: 'Not found' }).waitFor();
   check(true, 'the admin path shows "Not found" to a member');
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('tab', { name: 'Sign in' }).waitFor();
+
+  // The owner deletes the model, then the dataset (each asks once more).
+  await page.getByLabel('Email').fill('ada@example.com');
+  await page.getByLabel('Password').fill('analytical-engine-1843');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Models' }).click();
+  await page.getByRole('link', { name: /gradient_boosting v1/ }).first().click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('No models yet.').waitFor();
+  check(true, 'the model is deleted');
+  await page.goto(datasetUrl);
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText(/No datasets yet/).waitFor();
+  check(true, 'the dataset is deleted');
 
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(' | ')}` : ''}`);
   console.log(`e2e passed; screenshots in ${artifacts}`);

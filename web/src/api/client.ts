@@ -150,6 +150,18 @@ export async function signOut(): Promise<void> {
   }
 }
 
+// Saves what `path` answers as a file (the request carries the access token, which a plain
+// link could not).
+export async function downloadFile(path: string, filename: string): Promise<void> {
+  const res = await request(path);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 // Uploads a file as multipart/form-data, reporting the bytes sent (fetch cannot report upload
 // progress, XMLHttpRequest can).
 export function upload<T>(

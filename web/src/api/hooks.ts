@@ -30,3 +30,18 @@ export function useApi<T>(path: string | null) {
   const reload = useCallback(() => setVersion((v) => v + 1), []);
   return { data, error, loading, reload, setData };
 }
+
+// An action the user starts (a save, a delete): its problem, if it failed, for an ErrorBox.
+// `run` clears the last problem, awaits the action and keeps the new one.
+export function useAction() {
+  const [error, setError] = useState<ApiError | null>(null);
+  const run = useCallback(async (action: () => Promise<void>) => {
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, 'Error', String(e)));
+    }
+  }, []);
+  return { error, setError, run };
+}

@@ -1,5 +1,5 @@
 // Small building blocks shared by the pages.
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { ApiError } from '../api/client';
 
 export function ErrorBox({ error }: { error: ApiError | Error | null }) {
@@ -87,6 +87,29 @@ export function formatNumber(v: unknown, digits = 4): string {
 export function formatTime(us: number | null | undefined): string {
   if (!us) return '—';
   return new Date(us / 1000).toLocaleString();
+}
+
+// A button that asks once more before it acts (for deletions).
+export function ConfirmButton({ label, confirm, onConfirm }: { label: string; confirm: string; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <button type="button" className="danger" onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label={confirm}>
+      <span>{confirm}</span>
+      <button type="button" className="danger" onClick={onConfirm}>
+        Yes, {label.toLowerCase()}
+      </button>
+      <button type="button" onClick={() => setAsking(false)}>
+        Keep it
+      </button>
+    </span>
+  );
 }
 
 export type Option = string | { value: string; label: string };

@@ -2,7 +2,7 @@
 // /metrics (queue depth, job rates, request latency), refreshed every few seconds.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { ApiError, send } from '../api/client';
-import { useApi } from '../api/hooks';
+import { useAction, useApi } from '../api/hooks';
 import type { Page } from '../api/types';
 import { byLabel, parsePrometheus, total, type Sample } from '../api/prometheus';
 import { useSession } from '../auth/session';
@@ -51,32 +51,25 @@ export function AdminPage() {
 function Users() {
   const { user } = useSession();
   const users = useApi<Page<Account>>('admin/users');
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState('member');
 
-  async function change(id: string, patch: Partial<Account>) {
-    setError(null);
-    try {
+  const change = (id: string, patch: Partial<Account>) =>
+    run(async () => {
       await send('PATCH', `admin/users/${id}`, patch);
       users.reload();
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  }
-  async function create(e: FormEvent) {
+    });
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return run(async () => {
       await send('POST', 'admin/users', { email, password, role });
       setEmail('');
       setPassword('');
       users.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  }
+    });
+  };
 
   return (
     <>

@@ -1,7 +1,7 @@
 // API keys for programs: create (the key is shown once), list, revoke. Admins may list everyone's.
 import { useState, type FormEvent } from 'react';
-import { ApiError, send } from '../api/client';
-import { useApi } from '../api/hooks';
+import { send } from '../api/client';
+import { useAction, useApi } from '../api/hooks';
 import type { Page } from '../api/types';
 import { useSession } from '../auth/session';
 import { Listing } from '../components/Table';
@@ -26,28 +26,21 @@ export function ApiKeysPage() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState('predict');
   const [created, setCreated] = useState<ApiKey | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
 
-  async function create(e: FormEvent) {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
+    return run(async () => {
       setCreated(await send<ApiKey>('POST', 'api-keys', { name, scope }));
       setName('');
       keys.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  }
-  async function revoke(id: string) {
-    setError(null);
-    try {
+    });
+  };
+  const revoke = (id: string) =>
+    run(async () => {
       await send('DELETE', `api-keys/${id}`);
       keys.reload();
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  }
+    });
 
   return (
     <>

@@ -1,12 +1,13 @@
 // One dataset: its columns (types editable), the profile drawn, and a paged preview of rows.
-import { useEffect, useState } from 'react';
-import { Link, useParams } from 'react-router-dom';
-import { ApiError, send } from '../api/client';
-import { useApi } from '../api/hooks';
-import type { ColumnProfile, Dataset, Profile, RowsPage } from '../api/types';
+import { useEffect, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { send } from '../api/client';
+import { useAction, useApi } from '../api/hooks';
+import type { ColumnProfile, Dataset, Page, Profile, RowsPage } from '../api/types';
 import { useSession } from '../auth/session';
 import { BarList, Heatmap, Histogram } from '../components/charts';
-import { ErrorBox, Loading, Section, formatBytes, formatNumber } from '../components/ui';
+import { Listing } from '../components/Table';
+import { ConfirmButton, ErrorBox, Loading, Section, formatBytes, formatNumber } from '../components/ui';
 
 const TYPES = ['integer', 'number', 'boolean', 'date', 'datetime', 'category', 'text'];
 const PAGE = 20;
@@ -18,6 +19,14 @@ export function DatasetPage() {
   const profile = useApi<Profile>(`datasets/${id}/profile`);
   const d = dataset.data;
   const canEdit = user?.role === 'admin' || (user?.role === 'member' && d?.owner_id === user.id);
+  const navigate = useNavigate();
+  const { error: removeError, run: runRemove } = useAction();
+
+  const remove = () =>
+    runRemove(async () => {
+      await send('DELETE', `datasets/${id}`);
+      navigate('/datasets');
+    });
 
   if (dataset.error) return <ErrorBox error={dataset.error} />;
   if (!d) return <Loading what="the dataset" />;
@@ -32,6 +41,12 @@ export function DatasetPage() {
         {' · '}
         <Link to={`/models?dataset=${d.id}`}>Leaderboard</Link>
       </p>
+      {canEdit && (
+        <div className="actions">
+          <ConfirmButton label="Delete" confirm={`Delete ${d.name} with its files and shares?`} onConfirm={() => void remove()} />
+        </div>
+      )}
+      <ErrorBox error={removeError} />
       <ColumnTypes
         dataset={d}
         canEdit={canEdit}
@@ -45,30 +60,27 @@ export function DatasetPage() {
         {!profile.data ? <Loading what="the profile" /> : <ProfileView profile={profile.data} />}
       </Section>
       <RowsPreview key={JSON.stringify(d.columns)} id={d.id} />
+      {canEdit && <Shares id={d.id} />}
     </>
   );
 }
 
 function ColumnTypes({ dataset, canEdit, onSaved }: { dataset: Dataset; canEdit: boolean; onSaved: (d: Dataset) => void }) {
   const [types, setTypes] = useState<Record<string, string>>({});
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   const [saved, setSaved] = useState('');
   useEffect(() => setTypes(Object.fromEntries(dataset.columns.map((c) => [c.name, c.type]))), [dataset]);
   const changed = dataset.columns.filter((c) => types[c.name] && types[c.name] !== c.type);
 
-  async function save() {
-    setError(null);
-    setSaved('');
-    try {
+  const save = () =>
+    run(async () => {
+      setSaved('');
       const next = await send<Dataset>('PATCH', `datasets/${dataset.id}/columns`, {
         types: Object.fromEntries(changed.map((c) => [c.name, types[c.name]])),
       });
       setSaved(`Saved ${changed.length} column type${changed.length > 1 ? 's' : ''}.`);
       onSaved(next);
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  }
+    });
 
   return (
     <Section
@@ -205,6 +217,66 @@ function RowsPreview({ id }: { id: string }) {
           </table>
         </div>
       )}
+    </Section>
+  );
+}
+
+interface Share {
+  user_id: string;
+  email: string;
+  role: string;
+  created_at: string;
+}
+
+// Read-only sharing with other accounts, by email.
+function Shares({ id }: { id: string }) {
+  const shares = useApi<Page<Share>>(`datasets/${id}/shares`);
+  const [email, setEmail] = useState('');
+  const { error, run } = useAction();
+
+  const share = (e: FormEvent) => {
+    e.preventDefault();
+    return run(async () => {
+      await send('POST', `datasets/${id}/shares`, { email });
+      setEmail('');
+      shares.reload();
+    });
+  };
+  const stop = (userId: string) =>
+    run(async () => {
+      await send('DELETE', `datasets/${id}/shares/${userId}`);
+      shares.reload();
+    });
+
+  return (
+    <Section title="Shared with">
+      <form className="row-form" onSubmit={share} aria-label="Share the dataset">
+        <div className="field">
+          <label htmlFor="share-email">Email of an account (it may read, not change)</label>
+          <input id="share-email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        </div>
+        <button type="submit">Share</button>
+      </form>
+      <ErrorBox error={error} />
+      <Listing
+        state={shares}
+        what="shares"
+        empty="Not shared with anyone."
+        rowKey={(sh) => sh.user_id}
+        columns={[
+          { header: 'Account', cell: (sh) => sh.email },
+          { header: 'Role', cell: (sh) => sh.role },
+          { header: 'Since', cell: (sh) => new Date(sh.created_at).toLocaleString() },
+          {
+            header: <span className="sr-only">Actions</span>,
+            cell: (sh) => (
+              <button type="button" onClick={() => void stop(sh.user_id)}>
+                Stop sharing
+              </button>
+            ),
+          },
+        ]}
+      />
     </Section>
   );
 }

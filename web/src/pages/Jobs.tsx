@@ -2,8 +2,8 @@
 // progress as server-sent events until it ends. Cancel, retry, and the error of a failed job.
 import { useEffect, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { ApiError, request, send } from '../api/client';
-import { useApi } from '../api/hooks';
+import { request, send } from '../api/client';
+import { useAction, useApi } from '../api/hooks';
 import { readEvents } from '../api/sse';
 import type { Job, Page } from '../api/types';
 import { ErrorBox, Loading, ProgressBar, Section, StateBadge, formatTime } from '../components/ui';
@@ -56,10 +56,12 @@ export function JobsPage() {
   );
 }
 
-export function JobRow({ initial, highlight, onChanged }: { initial: Job; highlight: boolean; onChanged: () => void }) {
+export function JobRow({ initial, highlight, onChanged, onUpdate }: { initial: Job; highlight: boolean; onChanged: () => void; onUpdate?: (job: Job) => void }) {
   const [job, setJob] = useState(initial);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   useEffect(() => setJob((j) => (initial.state !== j.state || initial.progress > j.progress || initial.attempt !== j.attempt ? initial : j)), [initial]);
+
+  useEffect(() => onUpdate?.(job), [job, onUpdate]);
 
   const live = ACTIVE.has(job.state);
   useEffect(() => {
@@ -88,15 +90,11 @@ export function JobRow({ initial, highlight, onChanged }: { initial: Job; highli
     return () => ctl.abort();
   }, [job.id, live]);
 
-  async function act(action: 'cancel' | 'retry') {
-    setError(null);
-    try {
+  const act = (action: 'cancel' | 'retry') =>
+    run(async () => {
       setJob(await send<Job>('POST', `jobs/${job.id}/${action}`));
       onChanged();
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  }
+    });
 
   const modelId = (job.result as { model_id?: string } | null)?.model_id;
   const name = (job.params as { name?: string }).name;

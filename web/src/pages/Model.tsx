@@ -1,13 +1,14 @@
 // One model version: its test-split metrics and charts (confusion matrix, ROC and PR curves,
 // residuals, feature importance), promotion, download, and a form that predicts one row.
-import { useEffect, useState, type FormEvent } from 'react';
-import { Link, useParams } from 'react-router-dom';
-import { ApiError, request, send } from '../api/client';
-import { useApi } from '../api/hooks';
-import type { Evaluation, Model, Prediction } from '../api/types';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { downloadFile, send } from '../api/client';
+import { useAction, useApi } from '../api/hooks';
+import type { Dataset, Evaluation, Job, Model, Page, Prediction } from '../api/types';
+import { JobRow } from './Jobs';
 import { useSession } from '../auth/session';
 import { BarList, ConfusionMatrix, LineChart, Scatter } from '../components/charts';
-import { ErrorBox, Loading, Section, formatBytes, formatNumber } from '../components/ui';
+import { ConfirmButton, ErrorBox, Loading, Section, formatBytes, formatNumber } from '../components/ui';
 
 interface Curve {
   class: string;
@@ -20,8 +21,9 @@ interface Curve {
 export function ModelPage() {
   const { id = '' } = useParams();
   const { user } = useSession();
+  const navigate = useNavigate();
   const model = useApi<Model>(`models/${id}`);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   const [notice, setNotice] = useState('');
   const m = model.data;
   if (model.error) return <ErrorBox error={model.error} />;
@@ -30,31 +32,23 @@ export function ModelPage() {
   const others = m.evaluations?.filter((e) => e.kind !== 'test') ?? [];
   const canChange = user?.role !== 'viewer';
 
-  async function promote() {
-    setError(null);
-    try {
+  const promote = () =>
+    run(async () => {
       await send('POST', `models/${id}/promote`);
       setNotice(`${m!.name} v${m!.version} is now the version its name serves.`);
       model.reload();
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  }
+    });
 
-  async function download() {
-    setError(null);
-    try {
-      const res = await request(`models/${id}/download`);
-      const url = URL.createObjectURL(await res.blob());
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `${m!.name}-v${m!.version}.model`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
-    } catch (e) {
-      setError(e as ApiError);
-    }
-  }
+  const remove = () =>
+    run(async () => {
+      await send('DELETE', `models/${id}`);
+      navigate('/models');
+    });
+
+  const download = () =>
+    run(async () => {
+      await downloadFile(`models/${id}/download`, `${m!.name}-v${m!.version}.model`);
+    });
 
   return (
     <>
@@ -76,6 +70,7 @@ export function ModelPage() {
         <button type="button" onClick={() => void download()}>
           Download
         </button>
+        {canChange && <ConfirmButton label="Delete" confirm={`Delete ${m.name} v${m.version} and its file?`} onConfirm={() => void remove()} />}
       </div>
       {notice && <p role="status">{notice}</p>}
       <ErrorBox error={error} />
@@ -87,6 +82,7 @@ export function ModelPage() {
         <OtherEvaluation key={e.kind + e.created_at} evaluation={e} />
       ))}
       <TryIt model={m} />
+      {canChange && <BatchPredict model={m} />}
       <Section title="Parameters">
         <MetricsTable metrics={m.params as Record<string, number>} />
       </Section>
@@ -159,13 +155,11 @@ function TryIt({ model }: { model: Model }) {
   const columns = model.input_schema.columns;
   const [values, setValues] = useState<Record<string, string>>({});
   const [result, setResult] = useState<Prediction | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   useEffect(() => setValues({}), [model.id]);
 
-  async function predict(e: FormEvent) {
+  const predict = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    setResult(null);
     const row: Record<string, unknown> = {};
     for (const c of columns) {
       const v = (values[c.name] ?? '').trim();
@@ -174,13 +168,12 @@ function TryIt({ model }: { model: Model }) {
       else if (c.type === 'boolean' && (v === 'true' || v === 'false')) row[c.name] = v === 'true';
       else row[c.name] = v;
     }
-    try {
+    return run(async () => {
+      setResult(null);
       const res = await send<{ predictions: Prediction[] }>('POST', `models/${model.id}/predict`, { rows: [row] });
       setResult(res.predictions[0]);
-    } catch (err) {
-      setError(err as ApiError);
-    }
-  }
+    });
+  };
 
   return (
     <Section title="Try it">
@@ -223,6 +216,57 @@ function TryIt({ model }: { model: Model }) {
             </ul>
           )}
         </div>
+      )}
+    </Section>
+  );
+}
+
+// Scores a whole dataset as a job, then offers its CSV.
+function BatchPredict({ model }: { model: Model }) {
+  const datasets = useApi<Page<Dataset>>('datasets?limit=100');
+  const [datasetId, setDatasetId] = useState(model.dataset_id);
+  const [job, setJob] = useState<Job | null>(null);
+  const [done, setDone] = useState(false);
+  const { error, run } = useAction();
+  const onUpdate = useCallback((j: Job) => setDone(j.state === 'succeeded'), []);
+
+  const start = (e: FormEvent) => {
+    e.preventDefault();
+    return run(async () => {
+      setDone(false);
+      setJob(await send<Job>('POST', `models/${model.id}/batch_predict`, { dataset_id: datasetId }));
+    });
+  };
+  const save = () =>
+    run(async () => {
+      await downloadFile(`batch_predictions/${job!.id}`, `${model.name}-v${model.version}-predictions.csv`);
+    });
+
+  return (
+    <Section title="Score a dataset">
+      <form className="row-form" onSubmit={start} aria-label="Score a dataset">
+        <div className="field">
+          <label htmlFor="batch-dataset">Dataset</label>
+          <select id="batch-dataset" value={datasetId} onChange={(e) => setDatasetId(e.target.value)}>
+            {datasets.data?.items.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Score every row</button>
+        {done && (
+          <button type="button" className="primary" onClick={() => void save()}>
+            Download predictions (CSV)
+          </button>
+        )}
+      </form>
+      <ErrorBox error={error ?? datasets.error} />
+      {job && (
+        <ul className="job-list">
+          <JobRow key={job.id} initial={job} highlight={false} onChanged={() => undefined} onUpdate={onUpdate} />
+        </ul>
       )}
     </Section>
   );
