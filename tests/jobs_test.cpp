@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -371,7 +372,96 @@ TEST_P(JobsFailureTest, ServeKilledAndRestartedWithJobsQueuedAndRunningLosesNone
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(WaitFor(c, admin, ids[i], "succeeded")["attempt"], 1);
 }
 
+TEST_P(JobsFailureTest, ABacklogIsClaimedInBatchesAndEachResultRecordedOnce) {
+  TempDir dir;
+  SharedRedis().FlushAll();
+  RedisEnv env(DatabaseUrl(dir), SharedRedis().Url(), dir);
+  env.worker["WORKER_CONCURRENCY"] = "2";
+  TestServer server(env.serve);
+  auto c = server.Client();
+  std::string admin = SignUp(c, "admin@example.com");
+  constexpr size_t kJobs = 300;
+  for (size_t i = 0; i < kJobs; ++i) Start(c, admin, {{"type", "noop"}});
+  Worker worker(env.worker, dir);
+
+  json done;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    done = c.Get("/api/v1/jobs?state=succeeded&limit=500", Auth(admin)).Json();
+    if (done["items"].size() == kJobs) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(done["items"].size(), kJobs);
+  // Jobs claimed in one transaction share its start time; one at a time, none would.
+  std::map<int64_t, int> claimed_together;
+  for (const auto& job : done["items"]) {
+    EXPECT_EQ(job["attempt"], 1);
+    ++claimed_together[job["started_at_us"].get<int64_t>()];
+  }
+  int largest = 0;
+  for (const auto& [at, n] : claimed_together) largest = std::max(largest, n);
+  EXPECT_GE(largest, 8);
+  std::this_thread::sleep_for(1200ms);  // the worker's log is flushed every second
+  EXPECT_EQ(worker.Count("\"msg\":\"job succeeded\""), static_cast<int>(kJobs));
+}
+
 INSTANTIATE_TEST_SUITE_P(Databases, JobsFailureTest, ::testing::Values(false, true), DbName);
+
+// A worker of concurrency 1 with a backlog claims a second job while it runs the first (the
+// fetch grows from 1 to 2 after the first full read): a no-op, then `first`, then `second`.
+class JobsPrefetchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SharedRedis().FlushAll();
+    env_ = std::make_unique<RedisEnv>("sqlite://" + dir_.path() + "/jobs.db", SharedRedis().Url(), dir_);
+    server_ = std::make_unique<TestServer>(env_->serve);
+    client_ = std::make_unique<HttpClient>("127.0.0.1", server_->port());
+    admin_ = SignUp(c(), "admin@example.com");
+  }
+  HttpClient& c() { return *client_; }
+  std::string WorkerTag(Worker& w) { return ":" + std::to_string(w.process().pid()) + ":"; }
+
+  // Enqueues the backlog, starts worker `a` and waits until it holds both sleeps at once.
+  void ClaimTwoWith(const std::string& lease_ms, int first_ms, int second_ms) {
+    Start(c(), admin_, {{"type", "noop"}});
+    first_ = Start(c(), admin_, {{"type", "sleep"}, {"params", {{"ms", first_ms}}}})["id"];
+    second_ = Start(c(), admin_, {{"type", "sleep"}, {"params", {{"ms", second_ms}}}})["id"];
+    Env env = env_->worker;
+    env["JOB_PREFETCH_LEASE_MS"] = lease_ms;
+    a_ = std::make_unique<Worker>(env, dir_);
+    json held = WaitFor(c(), admin_, second_, "running");
+    EXPECT_NE(held["worker_id"].get<std::string>().find(WorkerTag(*a_)), std::string::npos);
+    EXPECT_EQ(GetJob(c(), admin_, first_)["state"], "running");  // one thread, two running jobs
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RedisEnv> env_;
+  std::unique_ptr<TestServer> server_;
+  std::unique_ptr<HttpClient> client_;
+  std::string admin_, first_, second_;
+  std::unique_ptr<Worker> a_;
+};
+
+TEST_F(JobsPrefetchTest, AClaimedJobNotStartedYetIsCancelledWhenItsTurnComes) {
+  ClaimTwoWith("60000", 1500, 100);
+  auto r = c().Post("/api/v1/jobs/" + second_ + "/cancel", "", "application/json", Auth(admin_));
+  EXPECT_EQ(r.status, 200) << r.body;
+  json cancelled = WaitFor(c(), admin_, second_, "cancelled", 10s);
+  EXPECT_TRUE(cancelled["result"].is_null());
+  EXPECT_EQ(WaitFor(c(), admin_, first_, "succeeded")["attempt"], 1);
+  std::this_thread::sleep_for(1200ms);  // the worker's log is flushed every second
+  EXPECT_EQ(a_->Count("\"msg\":\"job succeeded\""), 2) << a_->process().Stdout();  // the no-op and first
+}
+
+TEST_F(JobsPrefetchTest, AClaimedJobGoesToAnIdleWorkerWhenItsLeaseEnds) {
+  ClaimTwoWith("300", 2500, 100);
+  Worker b(env_->worker, dir_);
+  json second = WaitFor(c(), admin_, second_, "succeeded", 10s);
+  EXPECT_NE(second["worker_id"].get<std::string>().find(WorkerTag(b)), std::string::npos);
+  EXPECT_EQ(second["attempt"], 1);                             // a release spends no attempt
+  EXPECT_EQ(GetJob(c(), admin_, first_)["state"], "running");  // done before a could have started it
+  EXPECT_EQ(WaitFor(c(), admin_, first_, "succeeded")["attempt"], 1);
+}
 
 TEST(JobsShutdownTest, SigtermHandsARunningJobBackWithoutSpendingAnAttempt) {
   TempDir dir;

@@ -142,6 +142,8 @@ jobs::QueueOptions QueueOptionsFrom(const core::Settings& s, const std::string& 
   o.poll_interval = s.job_poll_interval;
   o.retry_base = s.job_retry_base;
   o.default_max_attempts = s.job_max_attempts;
+  o.prefetch = s.job_prefetch;
+  o.prefetch_lease = s.job_prefetch_lease;
   o.shutdown_grace = s.shutdown_grace;
   return o;
 }

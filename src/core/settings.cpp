@@ -232,6 +232,13 @@ std::vector<SettingSpec> BuildTable() {
   t.push_back(IntRow("JOB_MAX_ATTEMPTS", "job-max-attempts", "3",
                      "Attempts a job gets when it does not ask for a number (transient failures are retried).",
                      &Settings::job_max_attempts, 1, 100));
+  t.push_back(IntRow("JOB_PREFETCH", "job-prefetch", "128",
+                     "Most jobs a worker thread takes and claims at once while a backlog waits (1: one at a time).",
+                     &Settings::job_prefetch, 1, 10000));
+  t.push_back(DurationRow("JOB_PREFETCH_LEASE_MS", "job-prefetch-lease", "1000",
+                          "A job a worker claimed but has not started within this long goes back to the queue for "
+                          "other workers.",
+                          &Settings::job_prefetch_lease, 10, 600000, "milliseconds"));
   t.push_back(IntRow("MAX_UPLOAD_BYTES", "max-upload-bytes", "1073741824",
                      "Largest dataset upload or append accepted (413 above).", &Settings::max_upload_bytes, 1024,
                      int64_t{1} << 40));

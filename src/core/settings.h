@@ -54,6 +54,8 @@ struct Settings {
   std::chrono::milliseconds job_poll_interval{0};
   std::chrono::milliseconds job_retry_base{0};
   int job_max_attempts = 0;
+  int job_prefetch = 0;
+  std::chrono::milliseconds job_prefetch_lease{0};
   int worker_metrics_port = -1;  // `playground worker`'s /metrics and /health; -1: none
   int64_t max_upload_bytes = 0;
   int dataset_max_columns = 0;

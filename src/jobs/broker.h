@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,11 +24,12 @@ class Broker {
   // Makes the job available to workers. Throws core::Error(kUnavailable) when the broker cannot
   // be reached (the caller logs it; maintenance publishes the job again).
   virtual void Publish(const std::vector<std::string>& job_ids) = 0;
-  // The next delivery for `consumer`, waiting at most `wait`; nullopt when there is none yet.
-  // Throws core::Error(kUnavailable) when the broker cannot be reached.
-  virtual std::optional<Delivery> Next(const std::string& consumer, std::chrono::milliseconds wait) = 0;
-  // The delivery is dealt with (run, or found not runnable); it is not delivered again.
-  virtual void Ack(const Delivery& delivery) = 0;
+  // The next deliveries for `consumer`, at most `max` (at least 1), oldest first, waiting at most
+  // `wait` for the first; empty when there is none yet. Throws core::Error(kUnavailable) when
+  // the broker cannot be reached.
+  virtual std::vector<Delivery> Next(const std::string& consumer, std::chrono::milliseconds wait, size_t max) = 0;
+  // The deliveries are dealt with (run, or found not runnable); they are not delivered again.
+  virtual void Ack(const std::vector<Delivery>& deliveries) = 0;
   // Periodic: `due` holds every queued job that may start now; publishes those the broker does
   // not hold, and (when `consumer` is not empty) takes over deliveries that another consumer
   // received but has not acknowledged for `stale_after`.

@@ -175,13 +175,30 @@ JobPage JobStore::List(const JobFilter& f) {
 }
 
 std::optional<Job> JobStore::Claim(const std::string& id, const std::string& worker_id) {
+  auto jobs = ClaimMany({id}, worker_id);
+  if (jobs.empty()) return std::nullopt;
+  return std::move(jobs[0]);
+}
+
+std::vector<Job> JobStore::ClaimMany(const std::vector<std::string>& ids, const std::string& worker_id) {
+  if (ids.empty()) return {};
   int64_t now = NowUs();
-  return First(
-      db_.Query("UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?, "
-                "heartbeat_at = ?, updated_at = ?, progress = 0, progress_message = '' "
-                "WHERE id = ? AND state = 'queued' AND run_after <= ? AND cancel_requested = 0" +
-                    Returning(),
-                {worker_id, now, now, now, id, now}));
+  std::string placeholders;
+  Params params{worker_id, now, now, now, now};
+  for (const auto& id : ids) {
+    placeholders += placeholders.empty() ? "?" : ", ?";
+    params.emplace_back(id);
+  }
+  auto r = db_.Query(
+      "UPDATE jobs SET state = 'running', attempt = attempt + 1, worker_id = ?, started_at = ?, "
+      "heartbeat_at = ?, updated_at = ?, progress = 0, progress_message = '' "
+      "WHERE run_after <= ? AND id IN (" +
+          placeholders + ") AND state = 'queued' AND cancel_requested = 0" + Returning(),
+      params);
+  std::vector<Job> jobs;
+  jobs.reserve(r.rows.size());
+  for (const Row& row : r.rows) jobs.push_back(FromRow(row));
+  return jobs;
 }
 
 std::vector<std::string> JobStore::Heartbeat(const std::string& worker_id) {
@@ -204,11 +221,23 @@ bool JobStore::SetProgress(const std::string& id, int attempt, double fraction, 
 }
 
 bool JobStore::Succeed(const std::string& id, const nlohmann::json& result) {
-  int64_t now = NowUs();
-  return db_.Exec(
-             "UPDATE jobs SET state = 'succeeded', result = ?, progress = 1, finished_at = ?, updated_at = ?, "
-             "error = NULL WHERE id = ? AND state = 'running'",
-             {result.is_null() ? store::Value(nullptr) : store::Value(result.dump()), now, now, id}) > 0;
+  return SucceedMany({{id, result}}).at(0);
+}
+
+std::vector<bool> JobStore::SucceedMany(const std::vector<Success>& successes) {
+  std::vector<bool> recorded;
+  recorded.reserve(successes.size());
+  db_.Transaction([&](store::Tx& tx) {
+    recorded.clear();  // a retried transaction starts over
+    int64_t now = NowUs();
+    for (const auto& s : successes) {
+      recorded.push_back(
+          tx.Exec("UPDATE jobs SET state = 'succeeded', result = ?, progress = 1, finished_at = ?, updated_at = ?, "
+                  "error = NULL WHERE id = ? AND state = 'running'",
+                  {s.result.is_null() ? store::Value(nullptr) : store::Value(s.result.dump()), now, now, s.id}) > 0);
+    }
+  });
+  return recorded;
 }
 
 JobStore::FailOutcome JobStore::Fail(const std::string& id, int attempt, const std::string& message, bool transient,
@@ -237,11 +266,18 @@ bool JobStore::MarkCancelled(const std::string& id, int attempt) {
              {now, now, id, int64_t{attempt}}) > 0;
 }
 
-bool JobStore::Release(const std::string& id, int attempt) {
-  return db_.Exec(
-             "UPDATE jobs SET state = 'queued', attempt = attempt - 1, worker_id = NULL, updated_at = ? "
-             "WHERE id = ? AND state = 'running' AND attempt = ?",
-             {NowUs(), id, int64_t{attempt}}) > 0;
+std::optional<JobState> JobStore::Release(const std::string& id, int attempt) {
+  // A released job that was asked to stop would otherwise sit queued with cancel_requested set,
+  // which no worker claims; it ends as cancelled instead.
+  int64_t now = NowUs();
+  auto r = db_.Query(
+      "UPDATE jobs SET state = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END, "
+      "finished_at = CASE WHEN cancel_requested = 1 THEN CAST(? AS BIGINT) ELSE NULL END, "
+      "attempt = attempt - 1, worker_id = NULL, updated_at = ? "
+      "WHERE id = ? AND state = 'running' AND attempt = ? RETURNING state",
+      {now, now, id, int64_t{attempt}});
+  if (r.rows.empty()) return std::nullopt;
+  return ParseState(r.rows[0].Text(0));
 }
 
 Job JobStore::RequestCancel(const std::string& id) {

@@ -94,6 +94,9 @@ class JobStore {
   // queued (and due, and not cancelled) -> running for `worker_id`, counting an attempt. nullopt
   // when the job is not in that state (another worker has it, it was cancelled, it is not due).
   std::optional<Job> Claim(const std::string& id, const std::string& worker_id);
+  // Claim for several jobs in one transaction: the jobs claimed, in no particular order (the
+  // others are not claimable, as for Claim).
+  std::vector<Job> ClaimMany(const std::vector<std::string>& ids, const std::string& worker_id);
   // Refreshes the heartbeat of every job `worker_id` runs; returns the ids among them whose
   // cancellation was requested.
   std::vector<std::string> Heartbeat(const std::string& worker_id);
@@ -103,6 +106,12 @@ class JobStore {
   // running -> succeeded with `result`, whichever attempt finishes first: at-least-once delivery
   // may run a job twice, but only the first completion is recorded. False if it was not running.
   bool Succeed(const std::string& id, const nlohmann::json& result);
+  struct Success {
+    std::string id;
+    nlohmann::json result;
+  };
+  // Succeed for several jobs in one transaction; for each, whether its result was recorded.
+  std::vector<bool> SucceedMany(const std::vector<Success>& successes);
   enum class FailOutcome { kRetrying, kFailed, kIgnored };
   // The given attempt failed: queued again after `delay` when transient and attempts remain,
   // else failed with `message`. kIgnored when that attempt no longer owns the job.
@@ -110,9 +119,10 @@ class JobStore {
                    std::chrono::milliseconds delay);
   // The given attempt stopped on a cancellation request: -> cancelled.
   bool MarkCancelled(const std::string& id, int attempt);
-  // The given attempt was interrupted by its worker shutting down: back to queued, the attempt
-  // not counted.
-  bool Release(const std::string& id, int attempt);
+  // The given attempt was interrupted by its worker shutting down, or was claimed and never
+  // started: back to queued, the attempt not counted; or to cancelled when a cancellation was
+  // requested meanwhile. The new state; nullopt when that attempt no longer owns the job.
+  std::optional<JobState> Release(const std::string& id, int attempt);
 
   // queued -> cancelled at once; running -> cancel_requested (its worker stops it at its next
   // check). Throws kNotFound, or kConflict when it already finished.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "store/migrate.h"
@@ -146,10 +147,50 @@ TEST_P(JobStoreTest, HeartbeatsKeepAJobAndSilenceLosesIt) {
   EXPECT_NE(failed.error.find("stopped responding"), std::string::npos);
 }
 
+TEST_P(JobStoreTest, ClaimsAndCompletesSeveralJobsAtOnceAndEachOnlyOnce) {
+  Job a = NewQueued();
+  Job b = NewQueued();
+  Job cancelled = NewQueued();
+  Job taken = NewQueued();
+  jobs_->RequestCancel(cancelled.id);
+  ASSERT_TRUE(jobs_->Claim(taken.id, "other"));
+  auto claimed = jobs_->ClaimMany({a.id, cancelled.id, b.id, taken.id, "no-such-job"}, "w");
+  std::set<std::string> ids;
+  for (const Job& j : claimed) {
+    ids.insert(j.id);
+    EXPECT_EQ(j.state, JobState::kRunning);
+    EXPECT_EQ(j.attempt, 1);
+    EXPECT_EQ(j.worker_id, "w");
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{a.id, b.id}));
+  EXPECT_TRUE(jobs_->ClaimMany({a.id, b.id}, "w2").empty());  // already running
+  EXPECT_TRUE(jobs_->ClaimMany({}, "w").empty());
+
+  // b is also finished by another attempt first: only a's and taken's results are new.
+  EXPECT_TRUE(jobs_->Succeed(b.id, {{"by", "first"}}));
+  auto recorded = jobs_->SucceedMany({{a.id, {{"n", 1}}}, {b.id, {{"n", 2}}}, {taken.id, nullptr}});
+  EXPECT_EQ(recorded, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(jobs_->Get(a.id)->result["n"], 1);
+  EXPECT_EQ(jobs_->Get(b.id)->result["by"], "first");
+  EXPECT_EQ(jobs_->Get(taken.id)->state, JobState::kSucceeded);
+  EXPECT_TRUE(jobs_->Get(taken.id)->result.is_null());
+}
+
+TEST_P(JobStoreTest, AReleasedJobThatWasAskedToStopEndsCancelled) {
+  Job job = NewQueued();
+  ASSERT_TRUE(jobs_->Claim(job.id, "w"));
+  jobs_->RequestCancel(job.id);  // running: only flagged
+  EXPECT_EQ(jobs_->Release(job.id, 1), JobState::kCancelled);
+  Job after = *jobs_->Get(job.id);
+  EXPECT_EQ(after.state, JobState::kCancelled);
+  EXPECT_GT(after.finished_at_us, 0);
+  EXPECT_FALSE(jobs_->Release(job.id, 1));  // no longer running
+}
+
 TEST_P(JobStoreTest, ReleaseOnShutdownDoesNotSpendAnAttempt) {
   Job job = NewQueued(1);
   ASSERT_TRUE(jobs_->Claim(job.id, "w"));
-  EXPECT_TRUE(jobs_->Release(job.id, 1));
+  EXPECT_EQ(jobs_->Release(job.id, 1), JobState::kQueued);
   Job back = *jobs_->Get(job.id);
   EXPECT_EQ(back.state, JobState::kQueued);
   EXPECT_EQ(back.attempt, 0);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -26,18 +27,20 @@ class MemoryBroker final : public Broker {
     if (added > 1) cv_.notify_all();
   }
 
-  std::optional<Delivery> Next(const std::string& /*consumer*/, std::chrono::milliseconds wait) override {
+  std::vector<Delivery> Next(const std::string& /*consumer*/, std::chrono::milliseconds wait, size_t max) override {
     std::unique_lock lock(mu_);
     uint64_t generation = wake_generation_;
     cv_.wait_for(lock, wait, [&] { return !ids_.empty() || wake_generation_ != generation; });
-    if (ids_.empty()) return std::nullopt;
-    Delivery d{std::move(ids_.front()), ""};
-    ids_.pop_front();
-    held_.erase(d.job_id);
-    return d;
+    std::vector<Delivery> out;
+    while (!ids_.empty() && out.size() < std::max<size_t>(max, 1)) {
+      out.push_back(Delivery{std::move(ids_.front()), ""});
+      ids_.pop_front();
+      held_.erase(out.back().job_id);
+    }
+    return out;
   }
 
-  void Ack(const Delivery& /*delivery*/) override {}
+  void Ack(const std::vector<Delivery>& /*deliveries*/) override {}
 
   void Maintain(const std::vector<std::string>& due, const std::string& /*consumer*/,
                 std::chrono::milliseconds /*stale_after*/) override {

@@ -2,12 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -152,7 +156,32 @@ Outcome RunTask(const TaskType* type, RunContext& ctx, const CancellationToken& 
   }
 }
 
-// Safe for concurrent use (see JobQueue). running_ and the stop flags are guarded by mu_.
+// A job this process has claimed and not started yet.
+struct Claimed {
+  Delivery delivery;
+  Job job;
+  std::shared_ptr<CancellationToken> token;
+  Clock::time_point at;
+};
+
+// A success waiting for the recorder thread.
+struct Finished {
+  Delivery delivery;
+  std::string job_id;
+  std::string type;
+  int attempt = 0;
+  nlohmann::json result;
+};
+
+// Safe for concurrent use (see JobQueue). running_, claimed_ and the stop flags are guarded by
+// mu_; finished_ and recorder_stop_ by record_mu_.
+//
+// Batching (docs/jobs.md): a worker thread with nothing claimed reads up to `fetch` deliveries
+// from the broker and claims them in one transaction; `fetch` starts at 1 and doubles (up to
+// QueueOptions::prefetch) while every read comes back full, i.e. while a backlog waits, so a
+// lone job never waits behind another. The claimed jobs are shared by this process's threads;
+// one not started within the prefetch lease goes back to the queue. Successes are recorded by
+// one recorder thread, all that are waiting in one transaction, then acknowledged together.
 class Queue final : public JobQueue {
  public:
   Queue(const QueueOptions& o, store::Store& db, const TaskRegistry& tasks, const core::Clock& clock,
@@ -173,7 +202,10 @@ class Queue final : public JobQueue {
 
   void Start() override {
     for (int i = 0; i < options_.concurrency; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-    if (options_.concurrency > 0) heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+    if (options_.concurrency > 0) {
+      heartbeat_ = std::thread([this] { HeartbeatLoop(); });
+      recorder_ = std::thread([this] { RecorderLoop(); });
+    }
     maintenance_ = std::thread([this] { MaintenanceLoop(); });
     core::LogInfo(
         "job queue started",
@@ -187,6 +219,7 @@ class Queue final : public JobQueue {
       stopping_ = true;
     }
     broker_->WakeAll();
+    ReleaseClaimed(/*older_than=*/std::nullopt);
     {
       // Running jobs may finish within the grace period; then they are interrupted and released.
       std::unique_lock lock(mu_);
@@ -196,6 +229,12 @@ class Queue final : public JobQueue {
     }
     for (auto& t : workers_) t.join();
     workers_.clear();
+    {
+      std::lock_guard lock(record_mu_);
+      recorder_stop_ = true;
+    }
+    record_cv_.notify_all();
+    if (recorder_.joinable()) recorder_.join();
     {
       std::lock_guard lock(mu_);
       loops_stopped_ = true;
@@ -256,88 +295,220 @@ class Queue final : public JobQueue {
   }
 
   void WorkerLoop() {
+    size_t fetch = 1;
     while (!Stopping()) {
-      std::optional<Delivery> d;
-      try {
-        d = broker_->Next(worker_id_, std::chrono::milliseconds(1000));
-      } catch (const std::exception& e) {
-        broker_log_.Error("cannot read from the job broker", {{"error", e.what()}});
-        std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+      if (auto next = TakeClaimed()) {
+        RunClaimed(*next);
         continue;
       }
-      if (!d) continue;
-      if (Stopping()) {
-        // Taken while shutting down: hand it straight back for another worker.
-        AckQuietly(*d);
-        Publish(d->job_id);
-        continue;
-      }
-      RunDelivery(*d);
+      size_t got = FetchAndClaim(fetch);
+      size_t most = static_cast<size_t>(std::max(1, options_.prefetch));
+      fetch = got == fetch ? std::min(fetch * 2, most) : 1;
     }
   }
 
-  void AckQuietly(const Delivery& d) {
-    try {
-      broker_->Ack(d);
-    } catch (const std::exception& e) {
-      broker_log_.Error("cannot acknowledge a job delivery", {{"job_id", d.job_id}, {"error", e.what()}});
-    }
+  std::optional<Claimed> TakeClaimed() {
+    std::lock_guard lock(mu_);
+    if (stopping_ || claimed_.empty()) return std::nullopt;
+    Claimed c = std::move(claimed_.front());
+    claimed_.pop_front();
+    return c;
   }
 
-  void RunDelivery(const Delivery& d) {
-    std::optional<Job> job;
+  // Reads up to `max` deliveries and claims their jobs; returns how many deliveries it read.
+  size_t FetchAndClaim(size_t max) {
+    std::vector<Delivery> deliveries;
     try {
-      job = store_.Claim(d.job_id, worker_id_);
+      deliveries = broker_->Next(worker_id_, std::chrono::milliseconds(1000), max);
     } catch (const std::exception& e) {
-      // Not acknowledged: the broker or the maintenance loop delivers it again.
-      db_log_.Error("cannot claim a job", {{"job_id", d.job_id}, {"error", e.what()}});
-      return;
+      broker_log_.Error("cannot read from the job broker", {{"error", e.what()}});
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+      return 0;
     }
-    if (!job) {
-      AckQuietly(d);  // cancelled, finished, running elsewhere or not due: nothing to do here
-      return;
+    if (deliveries.empty()) return 0;
+    if (Stopping()) {
+      // Taken while shutting down: hand them straight back for another worker.
+      AckQuietly(deliveries);
+      for (const auto& d : deliveries) Publish(d.job_id);
+      return deliveries.size();
     }
-    auto token = std::make_shared<CancellationToken>();
+    std::vector<std::string> ids;
+    ids.reserve(deliveries.size());
+    for (const auto& d : deliveries) ids.push_back(d.job_id);
+    std::vector<Job> jobs;
+    try {
+      jobs = store_.ClaimMany(ids, worker_id_);
+    } catch (const std::exception& e) {
+      // Not acknowledged: the broker or the maintenance loop delivers them again.
+      db_log_.Error("cannot claim jobs", {{"job_ids", ids}, {"error", e.what()}});
+      return deliveries.size();
+    }
+    std::unordered_map<std::string, Job*> by_id;
+    for (Job& job : jobs) by_id[job.id] = &job;
+    std::vector<Delivery> not_runnable;  // cancelled, finished, running elsewhere or not due
+    std::vector<Claimed> claimed;
+    auto now = Clock::now();
+    for (auto& d : deliveries) {
+      auto it = by_id.find(d.job_id);
+      if (it == by_id.end()) {
+        not_runnable.push_back(std::move(d));
+        continue;
+      }
+      claimed.push_back(Claimed{std::move(d), std::move(*it->second), std::make_shared<CancellationToken>(), now});
+      by_id.erase(it);  // a repeated delivery of one job is claimed once
+    }
+    AckQuietly(not_runnable);
+    bool release = false;
     {
       std::lock_guard lock(mu_);
-      running_[job->id] = token;
+      release = stopping_;
+      if (!release) {
+        for (auto& c : claimed) {
+          running_[c.job.id] = c.token;
+          claimed_.push_back(std::move(c));
+        }
+      }
     }
+    if (release) {
+      for (const auto& c : claimed) Release(c);
+    }
+    return deliveries.size();
+  }
+
+  // Claimed jobs go back to the queue: all of them (shutdown), or those claimed before
+  // `older_than` (the prefetch lease ran out while this process's threads were busy).
+  void ReleaseClaimed(std::optional<Clock::time_point> older_than) {
+    std::vector<Claimed> out;
+    {
+      std::lock_guard lock(mu_);
+      while (!claimed_.empty() && (!older_than || claimed_.front().at < *older_than)) {
+        out.push_back(std::move(claimed_.front()));
+        claimed_.pop_front();
+      }
+    }
+    for (const auto& c : out) Release(c);
+    if (!out.empty()) cv_.notify_all();
+  }
+
+  // Never throws.
+  void Release(const Claimed& c) {
+    std::optional<JobState> state;
+    try {
+      state = store_.Release(c.job.id, c.job.attempt);
+    } catch (const std::exception& e) {
+      // Still running under this worker's id: handed to another once its heartbeat stops.
+      db_log_.Error("cannot release a claimed job", {{"job_id", c.job.id}, {"error", e.what()}});
+    }
+    {
+      std::lock_guard lock(mu_);
+      running_.erase(c.job.id);
+    }
+    if (!state) return;
+    AckQuietly({c.delivery});
+    if (state == JobState::kQueued) Publish(c.job.id);
+    if (state == JobState::kCancelled) metrics_.Count(c.job.type, JobState::kCancelled);
+  }
+
+  void AckQuietly(const std::vector<Delivery>& deliveries) {
+    if (deliveries.empty()) return;
+    try {
+      broker_->Ack(deliveries);
+    } catch (const std::exception& e) {
+      broker_log_.Error("cannot acknowledge job deliveries", {{"error", e.what()}});
+    }
+  }
+
+  void RunClaimed(const Claimed& c) {
+    const Job& job = c.job;
     metrics_.workers_busy.Increment();
-    metrics_.Count(job->type, JobState::kRunning);
-    RunContext ctx(store_, *job, token);
+    metrics_.Count(job.type, JobState::kRunning);
+    RunContext ctx(store_, job, c.token);
     std::string error;
     auto start = Clock::now();
-    Outcome outcome = RunTask(tasks_.Find(job->type), ctx, *token, error);
-    metrics_.Observe(job->type, std::chrono::duration<double>(Clock::now() - start).count());
-    Record(d, *job, outcome, error, ctx.result());
+    Outcome outcome = Outcome::kCancelled;
+    if (!c.token->cancelled()) {
+      outcome = RunTask(tasks_.Find(job.type), ctx, *c.token, error);
+    } else if (c.token->reason() == StopReason::kShutdown) {
+      outcome = Outcome::kShutdown;
+    }
+    metrics_.Observe(job.type, std::chrono::duration<double>(Clock::now() - start).count());
+    if (outcome == Outcome::kSucceeded) {
+      {
+        std::lock_guard lock(record_mu_);
+        finished_.push_back(Finished{c.delivery, job.id, job.type, job.attempt, ctx.result()});
+      }
+      record_cv_.notify_one();
+    } else {
+      Record(c.delivery, job, outcome, error);
+    }
     metrics_.workers_busy.Decrement();
     {
       std::lock_guard lock(mu_);
-      running_.erase(job->id);
+      running_.erase(job.id);
     }
     cv_.notify_all();
   }
 
-  // Stores how the attempt ended; never throws. A failure to store leaves the delivery
-  // unacknowledged and the job running, so it is redelivered once its heartbeat is stale.
-  void Record(const Delivery& d, const Job& job, Outcome outcome, const std::string& error,
-              const nlohmann::json& result) {
+  // Records every success waiting, in one transaction per turn, then acknowledges them. A failed
+  // turn is tried again after a pause; at shutdown what cannot be recorded stays unacknowledged
+  // and the jobs running, so they are redelivered once this worker's heartbeat stops.
+  void RecorderLoop() {
+    std::unique_lock lock(record_mu_);
+    for (;;) {
+      record_cv_.wait(lock, [this] { return !finished_.empty() || recorder_stop_; });
+      if (finished_.empty()) return;
+      std::vector<Finished> batch;
+      batch.swap(finished_);
+      lock.unlock();
+      bool recorded = RecordSuccesses(batch);
+      lock.lock();
+      if (recorded) continue;
+      if (recorder_stop_) return;
+      finished_.insert(finished_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+      record_cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return recorder_stop_; });
+    }
+  }
+
+  bool RecordSuccesses(const std::vector<Finished>& batch) {
+    std::vector<JobStore::Success> successes;
+    successes.reserve(batch.size());
+    for (const auto& f : batch) successes.push_back({f.job_id, f.result});
+    std::vector<bool> recorded;
+    try {
+      recorded = store_.SucceedMany(successes);
+    } catch (const std::exception& e) {
+      db_log_.Error("cannot record jobs' results; trying again", {{"jobs", batch.size()}, {"error", e.what()}});
+      return false;
+    }
+    std::vector<Delivery> deliveries;
+    deliveries.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Finished& f = batch[i];
+      if (recorded[i]) {
+        metrics_.Count(f.type, JobState::kSucceeded);
+        core::LogInfo("job succeeded", {{"job_id", f.job_id}, {"type", f.type}, {"attempt", f.attempt}});
+      } else {
+        core::LogInfo("job already completed by another attempt", {{"job_id", f.job_id}, {"attempt", f.attempt}});
+      }
+      deliveries.push_back(f.delivery);
+    }
+    AckQuietly(deliveries);
+    return true;
+  }
+
+  // Stores how an attempt that did not succeed ended; never throws. A failure to store leaves
+  // the delivery unacknowledged and the job running, so it is redelivered once its heartbeat is
+  // stale.
+  void Record(const Delivery& d, const Job& job, Outcome outcome, const std::string& error) {
     try {
       bool release = false;
       switch (outcome) {
-        case Outcome::kSucceeded:
-          if (store_.Succeed(job.id, result)) {
-            metrics_.Count(job.type, JobState::kSucceeded);
-            core::LogInfo("job succeeded", {{"job_id", job.id}, {"type", job.type}, {"attempt", job.attempt}});
-          } else {
-            core::LogInfo("job already completed by another attempt", {{"job_id", job.id}, {"attempt", job.attempt}});
-          }
-          break;
+        case Outcome::kSucceeded: break;  // the recorder's
         case Outcome::kCancelled:
           if (store_.MarkCancelled(job.id, job.attempt)) metrics_.Count(job.type, JobState::kCancelled);
           break;
-        case Outcome::kShutdown: release = store_.Release(job.id, job.attempt); break;
+        case Outcome::kShutdown: release = store_.Release(job.id, job.attempt) == JobState::kQueued; break;
         case Outcome::kTransient:
         case Outcome::kPermanent: {
           thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -356,7 +527,7 @@ class Queue final : public JobQueue {
           break;
         }
       }
-      broker_->Ack(d);
+      broker_->Ack({d});
       if (release) broker_->Publish({job.id});
     } catch (const std::exception& e) {
       db_log_.Error("cannot record a job's outcome", {{"job_id", job.id}, {"error", e.what()}});
@@ -379,6 +550,7 @@ class Queue final : public JobQueue {
 
   void MaintenanceLoop() {
     do {
+      ReleaseClaimed(Clock::now() - options_.prefetch_lease);
       try {
         int64_t stale_before =
             store_.NowUs() - std::chrono::duration_cast<std::chrono::microseconds>(options_.stale_after).count();
@@ -407,11 +579,18 @@ class Queue final : public JobQueue {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                                              // guarded by mu_
-  bool loops_stopped_ = false;                                         // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  bool loops_stopped_ = false;  // guarded by mu_
+  // Cancellation tokens of the jobs this process has claimed, started or not.
   std::map<std::string, std::shared_ptr<CancellationToken>> running_;  // guarded by mu_
+  std::deque<Claimed> claimed_;                                        // guarded by mu_; oldest first
+  std::mutex record_mu_;
+  std::condition_variable record_cv_;
+  std::vector<Finished> finished_;  // guarded by record_mu_
+  bool recorder_stop_ = false;      // guarded by record_mu_
   std::vector<std::thread> workers_;
   std::thread heartbeat_;
+  std::thread recorder_;
   std::thread maintenance_;
 };
 

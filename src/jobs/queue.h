@@ -28,6 +28,11 @@ struct QueueOptions {
   std::chrono::milliseconds retry_base{1000};
   std::chrono::milliseconds retry_cap{std::chrono::hours(1)};
   int default_max_attempts = 3;
+  // Most jobs a worker thread takes from the broker and claims at once when a backlog waits
+  // (one otherwise; see docs/jobs.md). 1 turns batching off.
+  int prefetch = 128;
+  // A claimed job not started within this long goes back to the queue for other workers.
+  std::chrono::milliseconds prefetch_lease{1000};
   // On Stop(), how long running jobs may finish before they are interrupted and released.
   std::chrono::milliseconds shutdown_grace{10000};
 };

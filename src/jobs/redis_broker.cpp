@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "core/error.h"
 #include "jobs/broker.h"
@@ -25,12 +26,15 @@ for _, id in ipairs(ARGV) do
 end
 return added)";
 
-// KEYS: published set, stream. ARGV: group, entry id, job id. The entry is done: acknowledged,
-// deleted from the stream (nothing reads it again), and the job may be published again.
+// KEYS: published set, stream. ARGV: group, then pairs of entry id and job id. Each entry is
+// done: acknowledged, deleted from the stream (nothing reads it again), and its job may be
+// published again.
 constexpr std::string_view kAckScript = R"(
-redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[2], ARGV[2])
-redis.call('SREM', KEYS[1], ARGV[3])
+for i = 2, #ARGV, 2 do
+  redis.call('XACK', KEYS[2], ARGV[1], ARGV[i])
+  redis.call('XDEL', KEYS[2], ARGV[i])
+  redis.call('SREM', KEYS[1], ARGV[i + 1])
+end
 return 1)";
 
 bool IsNoGroup(const redis::ServerError& e) { return e.prefix() == "NOGROUP"; }
@@ -69,34 +73,47 @@ class RedisBroker final : public Broker {
     }
   }
 
-  std::optional<Delivery> Next(const std::string& consumer, std::chrono::milliseconds wait) override {
+  std::vector<Delivery> Next(const std::string& consumer, std::chrono::milliseconds wait, size_t max) override {
+    max = std::max<size_t>(max, 1);
+    std::vector<Delivery> out;
     {
       std::lock_guard lock(mu_);
-      if (!reclaimed_.empty()) {
-        Delivery d = std::move(reclaimed_.front());
+      while (!reclaimed_.empty() && out.size() < max) {
+        out.push_back(std::move(reclaimed_.front()));
         reclaimed_.pop_front();
-        return d;
       }
     }
+    if (!out.empty()) return out;
     // The block must end before the client's command timeout (2 s by default).
     auto block = std::clamp<int64_t>(wait.count(), 1, 1000);
     try {
-      Reply r = client_.Command({"XREADGROUP", "GROUP", kGroup, consumer, "COUNT", "1", "BLOCK", std::to_string(block),
-                                 "STREAMS", stream_, ">"});
-      if (r.is_nil() || r.elements().empty()) return std::nullopt;
-      const Reply& entries = r.elements()[0].elements().at(1);
-      if (entries.elements().empty()) return std::nullopt;
-      return EntryToDelivery(entries.elements()[0]);
+      Reply r = client_.Command({"XREADGROUP", "GROUP", kGroup, consumer, "COUNT", std::to_string(max), "BLOCK",
+                                 std::to_string(block), "STREAMS", stream_, ">"});
+      if (r.is_nil() || r.elements().empty()) return out;
+      for (const Reply& entry : r.elements()[0].elements().at(1).elements()) {
+        if (auto d = EntryToDelivery(entry)) out.push_back(std::move(*d));
+      }
+      return out;
     } catch (const redis::ServerError& e) {
       if (!IsNoGroup(e)) throw;
       EnsureGroup();  // a new or wiped Redis
-      return std::nullopt;
+      return out;
     }
   }
 
-  void Ack(const Delivery& d) override {
-    if (d.tag.empty()) return;
-    client_.Eval(kAckScript, {published_, stream_}, {kGroup, d.tag, d.job_id});
+  void Ack(const std::vector<Delivery>& deliveries) override {
+    constexpr size_t kBatch = 500;  // pairs per script call
+    std::vector<std::string> args{kGroup};
+    for (const auto& d : deliveries) {
+      if (d.tag.empty()) continue;
+      args.push_back(d.tag);
+      args.push_back(d.job_id);
+      if (args.size() > 2 * kBatch) {
+        client_.Eval(kAckScript, {published_, stream_}, args);
+        args.resize(1);
+      }
+    }
+    if (args.size() > 1) client_.Eval(kAckScript, {published_, stream_}, args);
   }
 
   void Maintain(const std::vector<std::string>& due, const std::string& consumer,
