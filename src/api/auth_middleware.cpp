@@ -1,5 +1,7 @@
 // Authentication, the per-route access policy, and request-rate limits.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "api/api.h"
 #include "core/error.h"
@@ -113,11 +115,9 @@ http::Middleware RateLimitMiddleware(ApiContext& ctx) {
     const http::Route* route = req.route;
     if (route == nullptr || route->blocking == false) return next(req);  // probes and docs are not limited
     limits::Zone zone = zone_of(route->rate_zone);
-    limits::Decision by_address = ctx.rate_limiter.Take(zone, "ip:" + req.remote_address);
-    limits::Decision decision = by_address;
-    if (decision.allowed && req.caller.authenticated()) {
-      decision = ctx.rate_limiter.Take(zone, "user:" + req.caller.user_id);
-    }
+    std::vector<std::string> keys{"ip:" + req.remote_address};
+    if (req.caller.authenticated()) keys.push_back("user:" + req.caller.user_id);
+    limits::Decision decision = ctx.rate_limiter.TakeEach(zone, keys);
     if (!decision.allowed) {
       auto seconds = std::max<int64_t>(1, (decision.retry_after.count() + 999) / 1000);
       auto res = http::Problem(

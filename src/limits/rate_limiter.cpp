@@ -17,6 +17,17 @@ Zone UploadZone() { return Zone{"upload", 1, 5}; }
 Zone ApiZone() { return Zone{"api", 100, 200}; }
 std::vector<Zone> DefaultZones() { return {AuthZone(), UploadZone(), ApiZone()}; }
 
+Decision RateLimiter::TakeEach(const Zone& zone, const std::vector<std::string>& keys, double cost) {
+  internal::ValidateTake(zone, cost);
+  Decision all{true, std::chrono::milliseconds(0), static_cast<double>(zone.burst)};
+  for (const std::string& key : keys) {
+    Decision d = Take(zone, key, cost);
+    if (!d.allowed) return d;
+    all.remaining = std::min(all.remaining, d.remaining);
+  }
+  return all;
+}
+
 namespace internal {
 
 int64_t ToMillis(std::chrono::system_clock::time_point t) {

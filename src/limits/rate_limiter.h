@@ -55,6 +55,10 @@ class RateLimiter {
   // core::Error(kInvalidArgument) for a cost that is negative, not finite or larger than the
   // zone's burst (such a request could never be allowed).
   virtual Decision Take(const Zone& zone, std::string_view key, double cost = 1) = 0;
+  // Take for each key in turn, stopping at the first refusal, whose decision is returned; the
+  // keys before it keep what they spent, exactly as separate Takes would. When all allow, the
+  // decision is allowed with the least `remaining` of them. Backends may answer in one round trip.
+  virtual Decision TakeEach(const Zone& zone, const std::vector<std::string>& keys, double cost = 1);
   virtual LimiterStats Stats() const = 0;
 };
 

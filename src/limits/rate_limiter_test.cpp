@@ -174,6 +174,22 @@ TEST_P(RateLimiterTest, AClockSteppingBackRefillsNothing) {
   EXPECT_FALSE(Take(zone_).allowed);
 }
 
+TEST_P(RateLimiterTest, TakeEachStopsAtTheFirstRefusalLikeSeparateTakes) {
+  const Zone zone{"each", 1, 3};
+  ASSERT_TRUE(Take(zone, "b", 3).allowed);  // b is empty
+  ASSERT_TRUE(Take(zone, "a", 1).allowed);  // a holds 2
+  Decision both = limiter_->TakeEach(zone, {"a", "c"});
+  EXPECT_TRUE(both.allowed);
+  EXPECT_NEAR(both.remaining, 1, 1e-9) << "the least of a (1) and c (2)";
+  Decision refused = limiter_->TakeEach(zone, {"a", "b", "c"});
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.retry_after, milliseconds(1000)) << "b's: one token at 1 per second";
+  EXPECT_NEAR(refused.remaining, 0, 1e-9);
+  EXPECT_NEAR(Take(zone, "a", 0).remaining, 0, 1e-9) << "a, before the refusal, spent its token";
+  EXPECT_NEAR(Take(zone, "c", 0).remaining, 2, 1e-9) << "c, after the refusal, was not asked";
+  EXPECT_EQ(ErrorCodeOf([&] { limiter_->TakeEach(zone, {"a"}, 4); }), core::ErrorCode::kInvalidArgument);
+}
+
 TEST_P(RateLimiterTest, ConcurrentTakesNeverOverspend) {
   const Zone zone{"busy", 1, 100};
   std::atomic<int> allowed{0};

@@ -1,6 +1,7 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "limits/internal.h"
@@ -10,39 +11,45 @@
 namespace playground::limits {
 namespace {
 
-// The token bucket of KEYS[1] (a hash: t = tokens, ts = time of the last refill in ms), run
-// atomically by Redis so that concurrent processes never both spend the same token.
+// The token buckets of KEYS, taken in turn (each a hash: t = tokens, ts = time of the last refill
+// in ms), run atomically by Redis so that concurrent processes never both spend the same token.
 // ARGV: rate per second, burst, cost, now in ms (the caller's clock; see the header).
-// Returns {allowed 0/1, retry_after ms, remaining tokens as text}: Lua numbers become integers
-// on the way out, and the fraction matters.
-// A refused request writes nothing: its state is what the stored one implies at any later time.
-// PEXPIRE lets a bucket vanish once it would be full again, which is when it carries no state.
+// Returns {allowed 0/1, retry_after ms, remaining tokens as text}: the first refusal's, or the
+// least remaining of all when every bucket allows. Lua numbers become integers on the way out,
+// and the fraction matters. Buckets before a refusal keep what they spent, as separate calls
+// would have. A refused request writes nothing to its bucket: its state is what the stored one
+// implies at any later time. PEXPIRE lets a bucket vanish once it would be full again, which is
+// when it carries no state.
 constexpr std::string_view kTakeScript = R"lua(
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 't', 'ts')
-local tokens = tonumber(state[1])
-local last = tonumber(state[2])
-if tokens == nil or last == nil then
-  tokens = burst
-  last = now
-end
-if now > last then
-  tokens = math.min(burst, tokens + (now - last) * rate / 1000)
-  last = now
-end
-if tokens + 1e-9 >= cost then
+local least = burst
+for _, key in ipairs(KEYS) do
+  local state = redis.call('HMGET', key, 't', 'ts')
+  local tokens = tonumber(state[1])
+  local last = tonumber(state[2])
+  if tokens == nil or last == nil then
+    tokens = burst
+    last = now
+  end
+  if now > last then
+    tokens = math.min(burst, tokens + (now - last) * rate / 1000)
+    last = now
+  end
+  if tokens + 1e-9 < cost then
+    local retry = math.max(1, math.ceil((cost - tokens) * 1000 / rate - 1e-9))
+    return {0, retry, string.format('%.17g', tokens)}
+  end
   tokens = math.max(0, tokens - cost)
   if cost > 0 then
-    redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%d', last))
-    redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) * 1000 / rate) + 1000)
+    redis.call('HSET', key, 't', string.format('%.17g', tokens), 'ts', string.format('%d', last))
+    redis.call('PEXPIRE', key, math.ceil((burst - tokens) * 1000 / rate) + 1000)
   end
-  return {1, 0, string.format('%.17g', tokens)}
+  least = math.min(least, tokens)
 end
-local retry = math.max(1, math.ceil((cost - tokens) * 1000 / rate - 1e-9))
-return {0, retry, string.format('%.17g', tokens)}
+return {1, 0, string.format('%.17g', least)}
 )lua";
 
 std::string Number(double value) {
@@ -67,12 +74,19 @@ class RedisRateLimiter final : public RateLimiter {
       : client_(client), clock_(clock), outage_(clock, "rate_limiter") {}
 
   Decision Take(const Zone& zone, std::string_view key, double cost) override {
+    return TakeEach(zone, {std::string(key)}, cost);
+  }
+
+  // One script call for every key: a request limited per address and per account pays one
+  // round trip, not two.
+  Decision TakeEach(const Zone& zone, const std::vector<std::string>& keys, double cost) override {
     internal::ValidateTake(zone, cost);
     if (outage_.Paused()) return FailOpen(zone, cost);
-    std::string redis_key = "rl:" + zone.name + ":";
-    redis_key.append(key);
+    std::vector<std::string> redis_keys;
+    redis_keys.reserve(keys.size());
+    for (const std::string& key : keys) redis_keys.push_back("rl:" + zone.name + ":" + key);
     try {
-      redis::Reply reply = client_.Eval(kTakeScript, {redis_key},
+      redis::Reply reply = client_.Eval(kTakeScript, redis_keys,
                                         {Number(zone.rate_per_second), std::to_string(zone.burst), Number(cost),
                                          std::to_string(internal::ToMillis(clock_.Now()))});
       const auto& fields = reply.elements();

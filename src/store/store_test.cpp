@@ -355,6 +355,25 @@ TEST(SqliteStoreTest, HeldWriteLockIsUnavailableAfterTheBusyTimeout) {
   EXPECT_EQ(waiter_db->Query("SELECT COUNT(*) FROM t").rows.at(0).Int(0), 2);
 }
 
+TEST(SqliteStoreTest, KeptStatementsFollowSchemaChangesAndAFailedOneHoldsNoSnapshot) {
+  testing::ScratchDir dir;
+  StoreOptions options;
+  options.url = "sqlite://" + dir.path() + "/kept.db";
+  options.pool_size = 1;  // every call on the same connection, so on its kept statements
+  auto db = OpenStore(options);
+  db->Exec("CREATE TABLE t (a INTEGER)");
+  db->Exec("INSERT INTO t VALUES (1), (-9223372036854775807 - 1)");
+  EXPECT_EQ(db->Query("SELECT * FROM t").columns.size(), 1u);
+  db->Exec("ALTER TABLE t ADD COLUMN b TEXT");
+  EXPECT_EQ(db->Query("SELECT * FROM t").columns.size(), 2u);
+  // abs() of the smallest integer overflows on the second row: the statement fails mid-step.
+  EXPECT_THROW(db->Query("SELECT abs(a) FROM t"), core::Error);
+  auto other = OpenStore(options);
+  other->Exec("INSERT INTO t (a) VALUES (2)");
+  EXPECT_EQ(db->Query("SELECT COUNT(*) FROM t").rows.at(0).Int(0), 3)
+      << "a statement left mid-step would keep its snapshot, without the new row";
+}
+
 // --- PostgreSQL only ------------------------------------------------------------------------
 
 int ClosedPort() {
