@@ -76,6 +76,8 @@ class ColumnarWriter {
   // Replaces a category column's dictionary. The current dictionary must be a prefix of the new
   // one: codes already written never change meaning, new values go at the end.
   void SetCategories(size_t column, std::vector<std::string> categories);
+  // Changes a column's type between date and datetime, which are stored alike (microseconds).
+  void SetDateType(size_t column, ColumnType type);
 
   // Writes the footer, flushes the file to disk, renames it to `path` (atomically replacing any
   // file there) and flushes the directory. No method may be called afterwards.

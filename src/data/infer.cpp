@@ -14,54 +14,77 @@ constexpr size_t kLevelOverhead = 32;
 TypeInferrer::TypeInferrer(InferOptions options) : options_(options) {}
 
 void TypeInferrer::Add(std::string_view field) {
-  ++count_;
   if (IsMissing(field)) {
-    ++missing_;
+    AddMissing();
     return;
   }
-  if (candidates_ != 0) CheckTypes(field);
-  if (!too_many_) TrackDistinct(field);
+  AddValue(field);
+  if (!too_many_) AddLevel(field);
 }
 
-void TypeInferrer::CheckTypes(std::string_view field) {
+FieldFit TypeInferrer::AddValue(std::string_view field) {
+  ++count_;
+  return candidates_ != 0 ? CheckTypes(field) : FieldFit{};
+}
+
+FieldFit TypeInferrer::CheckTypes(std::string_view field) {
   // A value belongs to at most one family (integer/number, boolean, datetime), so the first
   // family that accepts it decides what remains; the cheapest test runs first.
-  uint8_t fits = 0;
-  if ((candidates_ & kInteger) != 0 && ParseInteger(field)) {
-    fits = kInteger | kNumber;
-  } else if ((candidates_ & kNumber) != 0 && ParseNumber(field)) {
-    fits = kNumber;
-  } else if ((candidates_ & kBoolean) != 0 && ParseBoolean(field)) {
-    fits = kBoolean;
-  } else if ((candidates_ & kDatetime) != 0) {
-    if (auto fit = ParseDatetimeEitherOrder(field)) {
-      month_first_ok_ = month_first_ok_ && fit->month_first;
-      day_first_ok_ = day_first_ok_ && fit->day_first;
-      has_time_ = has_time_ || fit->time.has_time;
-      if (month_first_ok_ || day_first_ok_) fits = kDatetime;
+  FieldFit fit;
+  std::optional<int64_t> integer;
+  std::optional<double> number;
+  std::optional<bool> boolean;
+  if ((candidates_ & kFitsInteger) != 0 && (integer = ParseInteger(field))) {
+    fit.fits = kFitsInteger | kFitsNumber;
+    fit.integer = *integer;
+  } else if ((candidates_ & kFitsNumber) != 0 && (number = ParseNumber(field))) {
+    fit.fits = kFitsNumber;
+    fit.number = *number;
+  } else if ((candidates_ & kFitsBoolean) != 0 && (boolean = ParseBoolean(field))) {
+    fit.fits = kFitsBoolean;
+    fit.boolean = *boolean;
+  } else if ((candidates_ & kFitsDatetime) != 0) {
+    if (auto datetime = ParseDatetimeEitherOrder(field)) {
+      month_first_ok_ = month_first_ok_ && datetime->month_first;
+      day_first_ok_ = day_first_ok_ && datetime->day_first;
+      has_time_ = has_time_ || datetime->time.has_time;
+      if (month_first_ok_ || day_first_ok_) {
+        fit.fits = kFitsDatetime;
+        fit.datetime = *datetime;
+      }
     }
   }
-  candidates_ &= fits;
+  candidates_ &= fit.fits;
+  return fit;
 }
 
-void TypeInferrer::TrackDistinct(std::string_view field) {
-  if (field == last_ && !levels_.empty()) return;
+std::optional<uint32_t> TypeInferrer::AddLevel(std::string_view field, std::deque<std::string>* dropped) {
+  if (too_many_) return std::nullopt;
+  if (field == last_ && !levels_.empty()) return last_index_;
   if (auto it = seen_.find(field); it != seen_.end()) {
-    last_ = *it;
-    return;
+    last_ = it->first;
+    last_index_ = it->second;
+    return last_index_;
   }
   category_bytes_ += field.size() + kLevelOverhead;
   if (levels_.size() >= options_.max_category_levels || category_bytes_ > options_.max_category_bytes) {
     // Not a category whatever follows: free the memory and stop looking.
-    too_many_ = true;
-    seen_ = {};
-    levels_ = {};
-    last_ = {};
-    return;
+    if (dropped != nullptr) *dropped = std::move(levels_);
+    StopLevels();
+    return std::nullopt;
   }
   levels_.emplace_back(field);
   last_ = levels_.back();
-  seen_.insert(last_);
+  last_index_ = static_cast<uint32_t>(levels_.size() - 1);
+  seen_.emplace(last_, last_index_);
+  return last_index_;
+}
+
+void TypeInferrer::StopLevels() {
+  too_many_ = true;
+  seen_ = {};
+  levels_ = {};
+  last_ = {};
 }
 
 void TypeInferrer::Merge(const TypeInferrer& next) {
@@ -71,26 +94,22 @@ void TypeInferrer::Merge(const TypeInferrer& next) {
   // date flags count only when this part's values all were; the flags are then the AND over
   // both parts' dates up to the first value that is not one (fields after the point where
   // neither order fits any more cannot change the outcome: both flags stay false).
-  if ((candidates_ & kDatetime) != 0) {
+  if ((candidates_ & kFitsDatetime) != 0) {
     month_first_ok_ = month_first_ok_ && next.month_first_ok_;
     day_first_ok_ = day_first_ok_ && next.day_first_ok_;
     has_time_ = has_time_ || next.has_time_;
   }
   candidates_ &= next.candidates_;
-  if (!month_first_ok_ && !day_first_ok_) candidates_ &= static_cast<uint8_t>(~kDatetime);
+  if (!month_first_ok_ && !day_first_ok_) candidates_ &= static_cast<uint8_t>(~kFitsDatetime);
   if (too_many_) return;
   if (next.too_many_) {
-    // `next` alone passed a cap, so the union of both parts' values passes it too.
-    too_many_ = true;
-    seen_ = {};
-    levels_ = {};
-    last_ = {};
+    // `next` alone passed a cap (or did not track its values), so the union cannot be a category.
+    StopLevels();
     return;
   }
   // In order of first appearance, so the dictionary and the caps come out as one pass makes them.
   for (const std::string& level : next.levels_) {
-    TrackDistinct(level);
-    if (too_many_) return;
+    if (!AddLevel(level)) return;
   }
 }
 
@@ -100,13 +119,13 @@ ColumnSchema TypeInferrer::Result(std::string name) const {
   int64_t values = count_ - missing_;
   schema.type = ColumnType::kText;  // no values, or nothing else fits
   if (values == 0) return schema;
-  if ((candidates_ & kInteger) != 0) {
+  if ((candidates_ & kFitsInteger) != 0) {
     schema.type = ColumnType::kInteger;
-  } else if ((candidates_ & kNumber) != 0) {
+  } else if ((candidates_ & kFitsNumber) != 0) {
     schema.type = ColumnType::kNumber;
-  } else if ((candidates_ & kBoolean) != 0) {
+  } else if ((candidates_ & kFitsBoolean) != 0) {
     schema.type = ColumnType::kBoolean;
-  } else if ((candidates_ & kDatetime) != 0) {
+  } else if ((candidates_ & kFitsDatetime) != 0) {
     schema.type = has_time_ ? ColumnType::kDatetime : ColumnType::kDate;
   } else if (!too_many_ && static_cast<int64_t>(levels_.size()) * 2 <= values) {
     schema.type = ColumnType::kCategory;
@@ -117,6 +136,126 @@ ColumnSchema TypeInferrer::Result(std::string name) const {
 
 DateOrder TypeInferrer::date_order() const {
   return !month_first_ok_ && day_first_ok_ ? DateOrder::kDayFirst : DateOrder::kMonthFirst;
+}
+
+ColumnGuess::ColumnGuess(InferOptions options, ColumnChunk storage, size_t reserve)
+    : options_(options), reserve_(reserve), inferrer_(options), chunk_(std::move(storage)) {}
+
+void ColumnGuess::Start(ColumnType type) {
+  chunk_.Clear();
+  chunk_.type = type;
+  chunk_.Reserve(reserve_);
+  for (int64_t i = 0; i < leading_missing_; ++i) chunk_.AppendMissing();
+  leading_missing_ = 0;
+  started_ = true;
+}
+
+bool ColumnGuess::Add(std::string_view field) {
+  if (strings_) {
+    AddString(field);
+    return true;
+  }
+  if (IsMissing(field)) {
+    inferrer_.AddMissing();
+    if (started_) {
+      chunk_.AppendMissing();
+    } else {
+      ++leading_missing_;
+    }
+    return true;
+  }
+  FieldFit fit = inferrer_.AddValue(field);
+  if (!started_) {
+    // The first value decides the family: the run is stored as it from here on.
+    switch (fit.fits) {
+      case 0:
+        strings_ = true;
+        Start(ColumnType::kCategory);
+        AddString(field, /*counted=*/true);
+        return true;
+      case kFitsNumber: Start(ColumnType::kNumber); break;
+      case kFitsBoolean: Start(ColumnType::kBoolean); break;
+      case kFitsDatetime: Start(ColumnType::kDatetime); break;
+      default: Start(ColumnType::kInteger);
+    }
+    // Distinct values matter only to strings, and a run that turns to strings starts again.
+    inferrer_.StopLevels();
+  }
+  switch (fit.fits) {
+    case 0: return false;
+    case kFitsNumber:
+      if (chunk_.type == ColumnType::kInteger) ToNumbers();
+      chunk_.AppendDouble(fit.number);
+      break;
+    case kFitsBoolean: chunk_.AppendInt(fit.boolean ? 1 : 0); break;
+    case kFitsDatetime:
+      chunk_.AppendInt(fit.datetime.time.micros);
+      month_first_differs_ = month_first_differs_ || fit.datetime.orders_differ;
+      break;
+    default:
+      if (fit.integer == 0 && TrimSpaces(field).front() == '-') negative_zeros_.push_back(chunk_.size());
+      chunk_.AppendInt(fit.integer);
+  }
+  return true;
+}
+
+void ColumnGuess::AddString(std::string_view field, bool counted) {
+  if (!counted) {
+    if (IsMissing(field)) {
+      inferrer_.AddMissing();
+      chunk_.AppendMissing();
+      return;
+    }
+    inferrer_.AddValue(field);
+  }
+  if (chunk_.type == ColumnType::kCategory) {
+    std::deque<std::string> levels;
+    if (auto code = inferrer_.AddLevel(field, &levels)) {
+      chunk_.AppendCode(*code);
+      return;
+    }
+    CodesToText(levels);  // past the caps: the run's strings are text from now on
+  }
+  chunk_.AppendText(field);
+}
+
+void ColumnGuess::CodesToText(const std::deque<std::string>& levels) {
+  std::vector<uint32_t> codes;
+  std::vector<uint8_t> valid;
+  codes.swap(chunk_.codes);
+  valid.swap(chunk_.valid);
+  Start(ColumnType::kText);
+  for (size_t i = 0; i < valid.size(); ++i) {
+    if (valid[i] != 0) {
+      chunk_.AppendText(levels[codes[i]]);
+    } else {
+      chunk_.AppendMissing();
+    }
+  }
+  codes.clear();
+  codes.swap(chunk_.codes);  // keeps its capacity for the next use of the storage
+}
+
+void ColumnGuess::Restart() {
+  inferrer_ = TypeInferrer(options_);
+  negative_zeros_.clear();
+  month_first_differs_ = false;
+  leading_missing_ = 0;
+  strings_ = true;
+  Start(ColumnType::kCategory);
+}
+
+void ColumnGuess::Finish() {
+  if (!started_) Start(ColumnType::kText);
+}
+
+void ColumnGuess::ToNumbers() {
+  chunk_.doubles.resize(chunk_.ints.size());
+  for (size_t i = 0; i < chunk_.ints.size(); ++i) chunk_.doubles[i] = static_cast<double>(chunk_.ints[i]);
+  for (size_t row : negative_zeros_) chunk_.doubles[row] = -0.0;
+  negative_zeros_.clear();
+  chunk_.ints.clear();
+  chunk_.type = ColumnType::kNumber;
 }
 
 }  // namespace playground::data

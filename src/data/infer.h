@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
+#include <vector>
 
 #include "data/types.h"
 #include "data/values.h"
@@ -20,6 +22,20 @@ struct InferOptions {
   // ... and its dictionary takes at most this many bytes (value bytes plus 32 per value), which
   // bounds an inferrer's memory whatever the values look like.
   size_t max_category_bytes = 256 << 10;
+};
+
+// The families a value can belong to, as bits: type inference keeps the set of those every value
+// so far fitted (an integer fits both kFitsInteger and kFitsNumber).
+enum TypeCandidate : uint8_t { kFitsInteger = 1, kFitsNumber = 2, kFitsBoolean = 4, kFitsDatetime = 8 };
+
+// What TypeInferrer::AddValue parsed a field as: the candidates it fitted (0: none of those still
+// open) and its value in the first of them.
+struct FieldFit {
+  uint8_t fits = 0;
+  int64_t integer = 0;   // fits & kFitsInteger
+  double number = 0;     // fits == kFitsNumber
+  bool boolean = false;  // fits == kFitsBoolean
+  DatetimeFit datetime;  // fits == kFitsDatetime
 };
 
 // Infers one column's type from all of its fields. The rule, in this order:
@@ -50,6 +66,21 @@ class TypeInferrer {
   // Call for every field of the column, missing ones included.
   void Add(std::string_view field);
 
+  // Add in steps, for a caller that converts the values while it infers (ingestion's one pass):
+  // a missing field is AddMissing; any other is AddValue, which checks it against the candidates
+  // and returns what it parsed, then optionally AddLevel. A caller that leaves out AddLevel for
+  // some values calls StopLevels, so that Result never takes the column for a category.
+  void AddMissing() {
+    ++count_;
+    ++missing_;
+  }
+  FieldFit AddValue(std::string_view field);
+  // Tracks `field` as a distinct value and returns its index in levels(); nullopt once a cap is
+  // passed (and for every field after). The call that passes a cap moves the levels so far into
+  // `*dropped` when given.
+  std::optional<uint32_t> AddLevel(std::string_view field, std::deque<std::string>* dropped = nullptr);
+  void StopLevels();
+
   // Folds in an inferrer that saw the fields right after this one's (the next part of the same
   // column, e.g. read by another thread): afterwards this inferrer is as if it had been given
   // this one's fields and then `next`'s, one by one.
@@ -61,17 +92,17 @@ class TypeInferrer {
   DateOrder date_order() const;
   int64_t count() const { return count_; }      // fields added
   int64_t missing() const { return missing_; }  // of which missing
+  uint8_t candidates() const { return candidates_; }
+  // The distinct values in order of first appearance (empty once a cap was passed).
+  const std::deque<std::string>& levels() const { return levels_; }
 
  private:
-  enum Candidate : uint8_t { kInteger = 1, kNumber = 2, kBoolean = 4, kDatetime = 8 };
-
-  void CheckTypes(std::string_view field);
-  void TrackDistinct(std::string_view field);
+  FieldFit CheckTypes(std::string_view field);
 
   InferOptions options_;
   int64_t count_ = 0;
   int64_t missing_ = 0;
-  uint8_t candidates_ = kInteger | kNumber | kBoolean | kDatetime;
+  uint8_t candidates_ = kFitsInteger | kFitsNumber | kFitsBoolean | kFitsDatetime;
   bool month_first_ok_ = true;  // every NN/NN/YYYY date so far fits month first
   bool day_first_ok_ = true;    // ... fits day first
   bool has_time_ = false;
@@ -79,9 +110,61 @@ class TypeInferrer {
   // Distinct values in order of first appearance, until a cap is passed (then too_many_).
   bool too_many_ = false;
   size_t category_bytes_ = 0;
-  std::deque<std::string> levels_;             // a deque keeps its strings in place
-  std::unordered_set<std::string_view> seen_;  // views into levels_
-  std::string_view last_;                      // the previous value's level: a fast path for runs
+  std::deque<std::string> levels_;                       // a deque keeps its strings in place
+  std::unordered_map<std::string_view, uint32_t> seen_;  // views into levels_, to their index
+  std::string_view last_;                                // the previous value's level: a fast path for runs
+  uint32_t last_index_ = 0;
+};
+
+// One column of a run of rows (a part of a file) converted while its type is inferred, so that
+// ingestion can read a file once: each value is stored as the family it is in so far (integers,
+// numbers, booleans, dates), and once a value fits none, as strings (category codes into the
+// run's own dictionary, or text past the caps). The inferrer sees exactly what TypeInferrer::Add
+// would, so merging the runs' inferrers in order gives the whole column's type. Whether the run's
+// chunk can be written as that type is the caller's question (see ingest.cpp): an integer run
+// converts to numbers exactly, any other mismatch means reading the file again.
+//
+// Thread-compatible.
+class ColumnGuess {
+ public:
+  // `storage` is a chunk to reuse (its vectors keep their capacity); `reserve` rows are reserved.
+  explicit ColumnGuess(InferOptions options = {}, ColumnChunk storage = ColumnChunk(), size_t reserve = 0);
+
+  // Adds the next field. Returns false, adding nothing, when the field fits none of the family
+  // the run's earlier values were stored as: the column turns to strings, and the caller calls
+  // Restart and adds every field of the run again from the first (this one included).
+  bool Add(std::string_view field);
+  void Restart();
+  // Call after the run's last field.
+  void Finish();
+  // Turns an integer chunk into a number chunk, exactly as the fields read as numbers.
+  void ToNumbers();
+  // Turns a category chunk into a text chunk.
+  void ToText() { CodesToText(inferrer_.levels()); }
+
+  // The values: an all-missing run is a text chunk; dates and datetimes are kDatetime.
+  ColumnChunk& chunk() { return chunk_; }
+  TypeInferrer& inferrer() { return inferrer_; }
+  // Some NN/NN/YYYY value was stored read month first but reads differently day first.
+  bool month_first_differs() const { return month_first_differs_; }
+  // The values are strings (category codes into inferrer().levels(), or text).
+  bool strings() const { return strings_; }
+
+ private:
+  void Start(ColumnType type);
+  // Adds a field to a run of strings; `counted`: AddValue has already seen it.
+  void AddString(std::string_view field, bool counted = false);
+  void CodesToText(const std::deque<std::string>& levels);
+
+  InferOptions options_;
+  size_t reserve_;
+  TypeInferrer inferrer_;
+  ColumnChunk chunk_;
+  std::vector<size_t> negative_zeros_;  // integer rows written "-0", a -0.0 as numbers
+  bool started_ = false;                // chunk_ has its type; before, every field was missing
+  bool strings_ = false;
+  int64_t leading_missing_ = 0;
+  bool month_first_differs_ = false;
 };
 
 }  // namespace playground::data

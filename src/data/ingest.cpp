@@ -502,6 +502,200 @@ ScanPart ScanCsv(const std::string& path, const IngestOptions& options, char del
   return all;
 }
 
+// Thrown inside the one pass when it cannot give the file the two passes would.
+struct NeedTwoPasses {};
+
+// One range of the one pass: its columns converted while their types were inferred.
+struct GuessedRange {
+  std::vector<ColumnGuess> columns;
+};
+
+// Converts the CSV rows in [begin, end) (end -1: to the end of the file) into one guess per
+// column. A range that does not read as whole records of the header's width, or holds more than
+// `max_rows` rows (more than the memory budget allows), throws NeedTwoPasses.
+GuessedRange GuessRange(const std::string& path, const IngestOptions& options, char delimiter, size_t columns,
+                        int64_t begin, int64_t end, int64_t line, int64_t max_rows, RowGroup storage) {
+  int64_t length = end < 0 ? -1 : end - begin;
+  RecordReader reader(path, options, begin, length, line, delimiter);
+  GuessedRange range;
+  range.columns.reserve(columns);
+  storage.columns.resize(columns);
+  for (auto& chunk : storage.columns) {
+    range.columns.emplace_back(InferOptions{}, std::move(chunk), static_cast<size_t>(max_rows / 2));
+  }
+  std::vector<std::string_view> fields;
+  std::vector<std::string_view> again;
+  int64_t rows = 0;
+  try {
+    while (reader.NextCsv(fields)) {
+      if (fields.size() != columns || rows == max_rows) throw NeedTwoPasses{};
+      for (size_t c = 0; c < columns; ++c) {
+        if (range.columns[c].Add(fields[c])) [[likely]] {
+          continue;
+        }
+        // The column turns to strings: its earlier fields are read again as strings.
+        ColumnGuess& guess = range.columns[c];
+        guess.Restart();
+        RecordReader earlier(path, options, begin, length, line, delimiter);
+        for (int64_t r = 0; r < rows && earlier.NextCsv(again); ++r) guess.Add(again[c]);
+        guess.Add(fields[c]);
+      }
+      ++rows;
+    }
+  } catch (const core::Error&) {
+    throw NeedTwoPasses{};  // the two passes find the problem again and report its true line
+  }
+  for (auto& guess : range.columns) guess.Finish();
+  return range;
+}
+
+// What the one pass knows of a column after the ranges written so far.
+struct GuessedColumn {
+  TypeInferrer merged;
+  bool month_first_differs = false;  // some range stored a date that reads differently day first
+};
+
+// Fits `guess`'s chunk to the type the column is written as (`want`), or throws NeedTwoPasses;
+// category codes are renumbered into the merged dictionary, which learns the range's values.
+void FitToWritten(ColumnGuess& guess, ColumnType want, GuessedColumn& column) {
+  ColumnChunk& chunk = guess.chunk();
+  if (chunk.type != want) {
+    if (std::find(chunk.valid.begin(), chunk.valid.end(), uint8_t{1}) == chunk.valid.end()) {
+      size_t rows = chunk.size();
+      chunk.Clear();
+      chunk.type = want;
+      for (size_t r = 0; r < rows; ++r) chunk.AppendMissing();
+    } else if (chunk.type == ColumnType::kInteger && want == ColumnType::kNumber) {
+      guess.ToNumbers();
+    } else if (chunk.type == ColumnType::kCategory && want == ColumnType::kText) {
+      guess.ToText();
+    } else {
+      throw NeedTwoPasses{};
+    }
+  }
+  if (want != ColumnType::kCategory || !guess.strings()) return;
+  const auto& levels = guess.inferrer().levels();
+  std::vector<uint32_t> code(levels.size());
+  bool same = true;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    auto global = column.merged.AddLevel(levels[i]);
+    if (!global) throw NeedTwoPasses{};  // written as categories, but too many values for one
+    code[i] = *global;
+    same = same && code[i] == i;
+  }
+  if (!same) {
+    for (size_t r = 0; r < chunk.codes.size(); ++r) {
+      if (chunk.valid[r] != 0) chunk.codes[r] = code[chunk.codes[r]];
+    }
+  }
+}
+
+// Reads the CSV rows from `begin` (after the header, at `line`) once and writes the dataset file;
+// see ingest.h. Returns false, leaving nothing behind, when the file needs the two passes.
+bool IngestCsvOnce(const std::string& path, const std::string& data_path, const IngestOptions& options,
+                   const std::vector<std::string>& names, char delimiter, int64_t begin, int64_t line,
+                   IngestResult& result) {
+  const size_t ncols = names.size();
+  auto size = static_cast<int64_t>(std::filesystem::file_size(path));
+  // Bytes per row from the first rows, to cut ranges of about a row group each.
+  int64_t sampled = 0;
+  int64_t sample_end = begin;
+  try {
+    RecordReader sample(path, options, begin, std::min<int64_t>(size - begin, 1 << 20), line, delimiter);
+    std::vector<std::string_view> fields;
+    while (sampled < 1000 && sample.NextCsv(fields)) {
+      ++sampled;
+      sample_end = sample.end_offset();
+    }
+  } catch (const core::Error&) {
+    // A record cut by the sample's end, or a problem that the two passes will report.
+  }
+  if (sampled == 0) return false;
+  double bytes_per_row = static_cast<double>(sample_end - begin) / static_cast<double>(sampled);
+  auto range_bytes = std::max<int64_t>(
+      16 << 10, static_cast<int64_t>(static_cast<double>(GroupRows(options, ncols, bytes_per_row)) * bytes_per_row));
+  // A range may hold twice the rows the sample promises (GroupRows leaves that headroom); one
+  // with more is denser than the budget allows, and the file takes the two passes.
+  int64_t max_rows = 2 * static_cast<int64_t>(static_cast<double>(range_bytes) / bytes_per_row) + 16;
+
+  struct Range {
+    int64_t begin;
+    int64_t end;  // -1: to the end of the file
+  };
+  std::vector<Range> ranges{{begin, -1}};
+  while (size - ranges.back().begin > range_bytes) {
+    int64_t cut = NextLineStart(path, ranges.back().begin + range_bytes);
+    if (cut < 0 || cut >= size) break;
+    // A range far longer than planned (few line breaks) would hold more than the budget.
+    if (cut - ranges.back().begin > 4 * range_bytes) return false;
+    ranges.back().end = cut;
+    ranges.push_back({cut, -1});
+  }
+  if (size - ranges.back().begin > 4 * range_bytes) return false;
+
+  std::vector<ColumnInfo> placeholder(ncols);
+  GroupPool pool(placeholder);
+  std::optional<ColumnarWriter> writer;
+  std::vector<GuessedColumn> columns(ncols);
+  auto convert = [&](size_t i) {
+    const Range& r = ranges[i];
+    return GuessRange(path, options, delimiter, ncols, r.begin, r.end, i == 0 ? line : 1, max_rows, pool.Take(0));
+  };
+  auto write = [&](size_t i, GuessedRange range) {
+    if (!writer) {
+      Schema schema;
+      for (size_t c = 0; c < ncols; ++c) schema.push_back({names[c], range.columns[c].chunk().type, {}});
+      writer.emplace(data_path, std::move(schema));
+    }
+    RowGroup group;
+    for (size_t c = 0; c < ncols; ++c) {
+      ColumnGuess& guess = range.columns[c];
+      GuessedColumn& column = columns[c];
+      FitToWritten(guess, writer->schema()[c].type, column);
+      if (i == 0) {
+        column.merged = std::move(guess.inferrer());
+      } else {
+        column.merged.Merge(guess.inferrer());
+      }
+      column.month_first_differs = column.month_first_differs || guess.month_first_differs();
+      group.columns.push_back(std::move(guess.chunk()));
+    }
+    writer->Append(group);
+    pool.Give(std::move(group));
+  };
+  try {
+    ConvertInOrder<GuessedRange>(ranges.size(), options.threads, static_cast<size_t>(std::max(1, options.threads)) + 1,
+                                 convert, write);
+    if (!writer || writer->rows() == 0) return false;
+    // Each column's type is what pass one would infer; the ranges must have been written as it.
+    std::vector<ColumnInfo> inferred;
+    for (size_t c = 0; c < ncols; ++c) {
+      ColumnInfo info;
+      info.schema = columns[c].merged.Result(names[c]);
+      info.date_order = columns[c].merged.date_order();
+      ColumnType written = writer->schema()[c].type;
+      ColumnType want = info.schema.type;
+      if (want == ColumnType::kDate || want == ColumnType::kDatetime) {
+        if (written != ColumnType::kDatetime) return false;
+        if (columns[c].month_first_differs && info.date_order == DateOrder::kDayFirst) return false;
+        writer->SetDateType(c, want);
+      } else if (written != want) {
+        return false;
+      } else if (want == ColumnType::kCategory) {
+        writer->SetCategories(c, info.schema.categories);
+      }
+      inferred.push_back(std::move(info));
+    }
+    result.columns = std::move(inferred);
+    result.rows = writer->rows();
+    writer->Finish();
+  } catch (const NeedTwoPasses&) {
+    return false;
+  }
+  result.passes = 1;
+  return true;
+}
+
 }  // namespace
 
 std::string_view FormatName(SourceFormat f) {
@@ -540,6 +734,12 @@ IngestResult Ingest(const std::string& source_path, const std::string& data_path
       CheckHeader(fields);
       for (auto f : fields) names.emplace_back(TrimSpaces(f));
       delimiter = reader.delimiter();
+      if (options.one_pass && IngestCsvOnce(source_path, data_path, options, names, delimiter, reader.end_offset(),
+                                            reader.end_line(), result)) {
+        result.delimiter = delimiter;
+        result.convert_seconds = Since(start);
+        return result;
+      }
       ScanPart scan = ScanCsv(source_path, options, delimiter, names.size(), reader.end_offset(), reader.end_line());
       inferrers = std::move(scan.inferrers);
       checkpoints = std::move(scan.checkpoints);

@@ -2,12 +2,16 @@
 // and the other operations that rewrite a dataset (appending rows, changing column types) or read
 // it out again (rows as JSON, CSV).
 //
-// Ingestion reads the source twice so that memory stays bounded whatever the file's size: the
-// first pass tokenizes every record, checks the shape and infers each column's type (keeping
-// only per-column counters and, for possible categories, the distinct values up to the level
-// cap); the second pass converts the values into row groups sized to the memory budget and
-// writes them, in parallel over byte ranges of the file recorded in the first pass (CSV and
-// NDJSON). Nothing is left behind on failure: the output is written to a temporary name and
+// Ingestion in two passes keeps memory bounded whatever the file's size: the first pass
+// tokenizes every record, checks the shape and infers each column's type (keeping only
+// per-column counters and, for possible categories, the distinct values up to the level cap);
+// the second pass converts the values into row groups sized to the memory budget and writes
+// them, in parallel over byte ranges of the file recorded in the first pass (CSV and NDJSON).
+// A CSV file is first tried in one pass: ranges cut at line breaks are converted in parallel
+// while their types are inferred, and written in order; when a range turns out not to start at a
+// record, or a column's ranges were stored as types the whole column does not have (integers
+// early and words late, say), the file is read again in the two passes, so the result is always
+// theirs. Nothing is left behind on failure: the output is written to a temporary name and
 // renamed only when complete.
 #pragma once
 
@@ -34,6 +38,8 @@ struct IngestOptions {
   size_t max_field_bytes = 16 << 20;
   size_t memory_budget_bytes = 256 << 20;  // for the row groups held at once, across threads
   int threads = 2;
+  // CSV: try to read the file once (see Ingest); false always takes the two passes.
+  bool one_pass = true;
 };
 
 // A column's type and, for dates written NN/NN/YYYY, the order its values were read in (kept so
@@ -47,8 +53,9 @@ struct IngestResult {
   std::vector<ColumnInfo> columns;
   int64_t rows = 0;
   char delimiter = 0;          // CSV: the delimiter used
-  double scan_seconds = 0;     // first pass: tokenize and infer
-  double convert_seconds = 0;  // second pass: convert and write
+  int passes = 2;              // 1 when one pass read, inferred, converted and wrote the file
+  double scan_seconds = 0;     // first pass: tokenize and infer (0 after one pass)
+  double convert_seconds = 0;  // second pass: convert and write (after one pass: all of it)
 };
 
 // Reads `source_path` (CSV with a header row, a JSON array of objects, or NDJSON) and writes the

@@ -321,6 +321,7 @@ std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s) {
   fit.time = mf ? *mf : *df;
   fit.month_first = mf.has_value();
   fit.day_first = df.has_value();
+  fit.orders_differ = mf && df && mf->micros != df->micros;
   return fit;
 }
 

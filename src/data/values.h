@@ -68,6 +68,7 @@ struct DatetimeFit {
   ParsedTime time;
   bool month_first = false;
   bool day_first = false;
+  bool orders_differ = false;  // both orders fit and give different times (03/04/2024)
 };
 std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s);
 

@@ -363,11 +363,9 @@ DatasetRecord DatasetCatalog::Create(const UploadSpec& spec, const ByteReader& b
     d.rows = ingested.rows;
     d.columns = ingested.columns;
     d.created_at_us = d.updated_at_us = d.data_updated_at_us = now;
-    d.timings = {{"receive_seconds", receive_s},
-                 {"scan_seconds", ingested.scan_seconds},
-                 {"convert_seconds", ingested.convert_seconds},
-                 {"profile_seconds", profile_s},
-                 {"total_seconds", Seconds(start)}};
+    d.timings = {{"receive_seconds", receive_s},          {"passes", ingested.passes},
+                 {"scan_seconds", ingested.scan_seconds}, {"convert_seconds", ingested.convert_seconds},
+                 {"profile_seconds", profile_s},          {"total_seconds", Seconds(start)}};
 
     // Into place, then the row: a crash in between leaves a folder without a row, which the
     // clean-up removes; never a row without its files.
