@@ -34,8 +34,11 @@ int main(int argc, char** argv) {
   double profile_s = std::chrono::duration<double>(t2 - t1).count();
   std::printf("rows %lld columns %zu file_mb %.1f threads %d\n", static_cast<long long>(r.rows), r.columns.size(), mb,
               threads);
-  std::printf("scan %.3f s (%.0f MB/s)\n", r.scan_seconds, mb / r.scan_seconds);
-  std::printf("convert %.3f s (%.0f MB/s)\n", r.convert_seconds, mb / r.convert_seconds);
+  std::printf("passes %d, columnar file %.1f MB\n", r.passes, static_cast<double>(file->file_bytes()) / 1e6);
+  if (r.passes == 2) {
+    std::printf("scan %.3f s (%.0f MB/s)\n", r.scan_seconds, mb / r.scan_seconds);
+    std::printf("convert %.3f s (%.0f MB/s)\n", r.convert_seconds, mb / r.convert_seconds);
+  }
   std::printf("parse %.3f s (%.0f MB/s)\n", ingest_s, mb / ingest_s);
   std::printf("profile %.3f s\n", profile_s);
   std::filesystem::remove(out);

@@ -60,11 +60,17 @@ FieldFit TypeInferrer::CheckTypes(std::string_view field) {
 
 std::optional<uint32_t> TypeInferrer::AddLevel(std::string_view field, std::deque<std::string>* dropped) {
   if (too_many_) return std::nullopt;
-  if (field == last_ && !levels_.empty()) return last_index_;
-  if (auto it = seen_.find(field); it != seen_.end()) {
-    last_ = it->first;
-    last_index_ = it->second;
-    return last_index_;
+  if (!views_.empty() && field == views_[last_index_]) return last_index_;
+  if (slots_.empty()) Rehash(16);
+  auto hash = static_cast<uint32_t>(ShortStringHash{}(field));
+  size_t mask = slots_.size() - 1;
+  size_t slot = hash & mask;
+  for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
+    uint32_t index = slots_[slot] - 1;
+    if (slot_hashes_[slot] == hash && views_[index] == field) {
+      last_index_ = index;
+      return index;
+    }
   }
   category_bytes_ += field.size() + kLevelOverhead;
   if (levels_.size() >= options_.max_category_levels || category_bytes_ > options_.max_category_bytes) {
@@ -74,17 +80,36 @@ std::optional<uint32_t> TypeInferrer::AddLevel(std::string_view field, std::dequ
     return std::nullopt;
   }
   levels_.emplace_back(field);
-  last_ = levels_.back();
-  last_index_ = static_cast<uint32_t>(levels_.size() - 1);
-  seen_.emplace(last_, last_index_);
+  views_.push_back(levels_.back());
+  last_index_ = static_cast<uint32_t>(views_.size() - 1);
+  if (views_.size() * 2 > slots_.size()) {
+    Rehash(slots_.size() * 2);
+  } else {
+    slots_[slot] = last_index_ + 1;
+    slot_hashes_[slot] = hash;
+  }
   return last_index_;
+}
+
+void TypeInferrer::Rehash(size_t slots) {
+  slots_.assign(slots, 0);
+  slot_hashes_.assign(slots, 0);
+  size_t mask = slots - 1;
+  for (size_t index = 0; index < views_.size(); ++index) {
+    auto hash = static_cast<uint32_t>(ShortStringHash{}(views_[index]));
+    size_t slot = hash & mask;
+    while (slots_[slot] != 0) slot = (slot + 1) & mask;
+    slots_[slot] = static_cast<uint32_t>(index + 1);
+    slot_hashes_[slot] = hash;
+  }
 }
 
 void TypeInferrer::StopLevels() {
   too_many_ = true;
-  seen_ = {};
   levels_ = {};
-  last_ = {};
+  views_ = {};
+  slots_ = {};
+  slot_hashes_ = {};
 }
 
 void TypeInferrer::Merge(const TypeInferrer& next) {
@@ -209,12 +234,12 @@ void ColumnGuess::AddString(std::string_view field, bool counted) {
     inferrer_.AddValue(field);
   }
   if (chunk_.type == ColumnType::kCategory) {
-    std::deque<std::string> levels;
-    if (auto code = inferrer_.AddLevel(field, &levels)) {
+    if (auto code = inferrer_.AddLevel(field, &dropped_)) {
       chunk_.AppendCode(*code);
       return;
     }
-    CodesToText(levels);  // past the caps: the run's strings are text from now on
+    CodesToText(dropped_);
+    dropped_ = {};  // past the caps: the run's strings are text from now on
   }
   chunk_.AppendText(field);
 }

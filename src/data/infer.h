@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "data/types.h"
@@ -98,6 +97,7 @@ class TypeInferrer {
 
  private:
   FieldFit CheckTypes(std::string_view field);
+  void Rehash(size_t slots);
 
   InferOptions options_;
   int64_t count_ = 0;
@@ -110,10 +110,15 @@ class TypeInferrer {
   // Distinct values in order of first appearance, until a cap is passed (then too_many_).
   bool too_many_ = false;
   size_t category_bytes_ = 0;
-  std::deque<std::string> levels_;                       // a deque keeps its strings in place
-  std::unordered_map<std::string_view, uint32_t> seen_;  // views into levels_, to their index
-  std::string_view last_;                                // the previous value's level: a fast path for runs
-  uint32_t last_index_ = 0;
+  std::deque<std::string> levels_;       // a deque keeps its strings in place
+  std::vector<std::string_view> views_;  // levels_[i], without the deque's indexing
+  // Open addressing over the levels, with linear probing, at most half full: a slot holds 1 + the
+  // index of a level (0: empty) and the low bits of its hash, which skip most comparisons.
+  // Hand-written because the lookup runs for every string field: a node-based map costs several
+  // times more per field.
+  std::vector<uint32_t> slots_;
+  std::vector<uint32_t> slot_hashes_;
+  uint32_t last_index_ = 0;  // the previous value's level: a fast path for runs
 };
 
 // One column of a run of rows (a part of a file) converted while its type is inferred, so that
@@ -160,6 +165,7 @@ class ColumnGuess {
   size_t reserve_;
   TypeInferrer inferrer_;
   ColumnChunk chunk_;
+  std::deque<std::string> dropped_;     // the levels when the caps were passed, for CodesToText
   std::vector<size_t> negative_zeros_;  // integer rows written "-0", a -0.0 as numbers
   bool started_ = false;                // chunk_ has its type; before, every field was missing
   bool strings_ = false;

@@ -13,37 +13,6 @@ constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Powers of ten up to 1e22, the largest that a double holds exactly.
-constexpr std::array<double, 23> kExactPowersOfTen = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-// The plain decimals that files are mostly made of ("-12.5", "0.0042", "7."), without calling
-// from_chars. Exact, not an approximation: when the digits without the point, m, are at most 2^53
-// and there are at most 22 of them after the point, both m and 10^k are doubles exactly, and IEEE
-// division rounds m / 10^k correctly, which is what from_chars returns too. Anything else
-// (exponents, more digits, words) returns nullopt and takes the general path.
-std::optional<double> ParseSimpleDecimal(std::string_view body) {
-  const char* p = body.data();
-  const char* const end = p + body.size();
-  // Unsigned arithmetic: more than 19 digits may wrap, and are refused below.
-  uint64_t m = 0;
-  const char* const int_begin = p;
-  while (p != end && IsDigit(*p)) m = m * 10 + static_cast<uint64_t>(*p++ - '0');
-  auto digits = static_cast<size_t>(p - int_begin);
-  size_t fraction = 0;
-  if (p != end && *p == '.') {
-    const char* const fraction_begin = ++p;
-    while (p != end && IsDigit(*p)) m = m * 10 + static_cast<uint64_t>(*p++ - '0');
-    fraction = static_cast<size_t>(p - fraction_begin);
-    digits += fraction;
-  }
-  if (p != end || digits == 0 || digits > 19 || fraction >= kExactPowersOfTen.size() || m > (uint64_t{1} << 53)) {
-    return std::nullopt;
-  }
-  return static_cast<double>(m) / kExactPowersOfTen[fraction];
-}
-
 // Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil); the date
 // must be valid.
 int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
@@ -232,22 +201,11 @@ bool IsMissing(std::string_view s) {
 
 std::optional<int64_t> ParseInteger(std::string_view s) {
   s = TrimSpaces(s);
-  size_t digits_at = 0;
-  if (!s.empty() && s[0] == '+') {
-    s.remove_prefix(1);
-  } else if (!s.empty() && s[0] == '-') {
-    digits_at = 1;
-  }
+  bool plus = !s.empty() && s[0] == '+';
+  if (plus) s.remove_prefix(1);
+  // from_chars (which checks the range) takes an optional '-', then digits.
+  size_t digits_at = !plus && !s.empty() && s[0] == '-' ? 1 : 0;
   if (s.size() <= digits_at || !IsDigit(s[digits_at])) return std::nullopt;
-  if (s.size() - digits_at <= 18) {
-    // At most 18 digits cannot overflow 64 bits: no need for from_chars' checks.
-    int64_t v = 0;
-    for (size_t i = digits_at; i < s.size(); ++i) {
-      if (!IsDigit(s[i])) return std::nullopt;
-      v = v * 10 + (s[i] - '0');
-    }
-    return digits_at == 1 ? -v : v;
-  }
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
@@ -263,7 +221,6 @@ std::optional<double> ParseNumber(std::string_view s) {
     body = 1;
   }
   if (s.size() <= body) return std::nullopt;
-  if (auto fast = ParseSimpleDecimal(s.substr(body))) return body == 1 ? -*fast : *fast;
   char first = s[body];
   if (!IsDigit(first) && first != '.') {
     std::string_view word = s.substr(body);

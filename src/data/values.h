@@ -72,6 +72,32 @@ struct DatetimeFit {
 };
 std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s);
 
+// A multiply-xor hash eight bytes at a time, for the tables of distinct values that inference
+// and conversion look every field up in: category values are short, and for them this is
+// several times cheaper than std::hash. The tables hold at most a few thousand values, so a
+// weaker hash cannot make a lookup much slower.
+struct ShortStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
+    uint64_t h = s.size() * kMul;
+    const char* p = s.data();
+    size_t n = s.size();
+    for (; n >= 8; p += 8, n -= 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
+    }
+    if (n > 0) {
+      uint64_t w = 0;
+      std::memcpy(&w, p, n);
+      h = (h ^ w) * kMul;
+    }
+    return static_cast<size_t>(h ^ (h >> 32));
+  }
+};
+
 // Converts the text of one column, whose type is already known, into a ColumnChunk.
 //
 // What fits each type: integer: ParseInteger; number: ParseNumber; boolean: ParseBoolean, and also
@@ -99,38 +125,13 @@ class ValueParser {
   const std::vector<std::string>& categories() const { return categories_; }
 
  private:
-  // A multiply-xor hash eight bytes at a time: category values are short, and for them this is
-  // several times cheaper than std::hash. The table holds only the dictionary (at most a few
-  // thousand values), so a weaker hash cannot make a lookup much slower.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const {
-      constexpr uint64_t kMul = 0x9E3779B97F4A7C15ULL;
-      uint64_t h = s.size() * kMul;
-      const char* p = s.data();
-      size_t n = s.size();
-      for (; n >= 8; p += 8, n -= 8) {
-        uint64_t w = 0;
-        std::memcpy(&w, p, 8);
-        h = (h ^ w) * kMul;
-        h ^= h >> 29;
-      }
-      if (n > 0) {
-        uint64_t w = 0;
-        std::memcpy(&w, p, n);
-        h = (h ^ w) * kMul;
-      }
-      return static_cast<size_t>(h ^ (h >> 32));
-    }
-  };
-
   bool AppendCategory(ColumnChunk& out, std::string_view field);
 
   ColumnType type_;
   DateOrder order_;
   bool allow_new_categories_;
   std::vector<std::string> categories_;
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> codes_;
+  std::unordered_map<std::string, uint32_t, ShortStringHash, std::equal_to<>> codes_;
 };
 
 }  // namespace playground::data
