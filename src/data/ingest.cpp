@@ -505,6 +505,10 @@ ScanPart ScanCsv(const std::string& path, const IngestOptions& options, char del
 // Thrown inside the one pass when it cannot give the file the two passes would.
 struct NeedTwoPasses {};
 
+// Columns of one range that may turn to strings after their first row before the file is left
+// to the two passes.
+constexpr int kMaxRereads = 4;
+
 // One range of the one pass: its columns converted while their types were inferred.
 struct GuessedRange {
   std::vector<ColumnGuess> columns;
@@ -526,6 +530,7 @@ GuessedRange GuessRange(const std::string& path, const IngestOptions& options, c
   std::vector<std::string_view> fields;
   std::vector<std::string_view> again;
   int64_t rows = 0;
+  int rereads = 0;
   try {
     while (reader.NextCsv(fields)) {
       if (fields.size() != columns || rows == max_rows) throw NeedTwoPasses{};
@@ -533,7 +538,10 @@ GuessedRange GuessRange(const std::string& path, const IngestOptions& options, c
         if (range.columns[c].Add(fields[c])) [[likely]] {
           continue;
         }
-        // The column turns to strings: its earlier fields are read again as strings.
+        // The column turns to strings: its earlier fields are read again as strings. Each time
+        // costs up to a range's reading, so a range that would need many (a wide file whose
+        // columns turn late) is left to the two passes.
+        if (++rereads > kMaxRereads) throw NeedTwoPasses{};
         ColumnGuess& guess = range.columns[c];
         guess.Restart();
         RecordReader earlier(path, options, begin, length, line, delimiter);
