@@ -91,7 +91,6 @@ class TypeInferrer {
   DateOrder date_order() const;
   int64_t count() const { return count_; }      // fields added
   int64_t missing() const { return missing_; }  // of which missing
-  uint8_t candidates() const { return candidates_; }
   // The distinct values in order of first appearance (empty once a cap was passed).
   const std::deque<std::string>& levels() const { return levels_; }
 
