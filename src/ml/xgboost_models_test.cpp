@@ -292,6 +292,35 @@ TEST_P(XgboostModelsAlgorithmTest, SeedMakesTrainingReproducible) {
   EXPECT_NE(first->Predict(split.test.x).probabilities, other->Predict(split.test.x).probabilities);
 }
 
+TEST_P(XgboostModelsAlgorithmTest, HistogramBinsLimitTheSplitPoints) {
+  // One feature 0..199 and the class x >= 150: with 256 bins every value has its own bin and the
+  // trees split exactly at 150; with 2 bins the one cut is near the median, so the rows from
+  // there to 149 share a leaf with the ones and a quarter of the rows cannot be right.
+  Matrix x(200, 1);
+  std::vector<double> y(200);
+  for (std::size_t r = 0; r < 200; ++r) {
+    x.at(r, 0) = static_cast<float>(r);
+    y[r] = r >= 150 ? 1.0 : 0.0;
+  }
+  auto accuracy = [&](int bins) {
+    nlohmann::json params = {{"n_estimators", 20}, {"subsample", 1.0}, {"max_bin", bins}};
+    if (GetParam() == "gradient_boosting") params["learning_rate"] = 0.3;
+    if (GetParam() == "random_forest") params["tree_method"] = "hist";
+    ModelSpec spec;
+    spec.task = Task::kBinary;
+    spec.classes = 2;
+    spec.params = ResolveParams(FindAlgorithm(GetParam()), params);
+    auto model = MakeModel(GetParam(), spec);
+    model->Fit(x, y, TrainContext{});
+    auto predicted = model->Predict(x).values;
+    std::size_t right = 0;
+    for (std::size_t r = 0; r < y.size(); ++r) right += predicted[r] == y[r] ? 1 : 0;
+    return static_cast<double>(right) / static_cast<double>(y.size());
+  };
+  EXPECT_EQ(accuracy(256), 1.0);
+  EXPECT_LE(accuracy(2), 0.8);
+}
+
 INSTANTIATE_TEST_SUITE_P(XgboostModels, XgboostModelsAlgorithmTest,
                          ::testing::Values("gradient_boosting", "random_forest"));
 
