@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <string>
@@ -183,6 +184,40 @@ TEST(NeighbourModelsTest, KMeansOnIrisMatchesScikitLearn) {
         EXPECT_NEAR(inertia, reference_inertia, 1e-9 * reference_inertia);
       }
     }
+  }
+}
+
+TEST(NeighbourModelsTest, KMeansPredictsTheNearestSavedCentre) {
+  // 64 features and 7 centres, so neither is a multiple of a vector register's width.
+  auto digits = LoadSplit("digits");
+  auto model = MakeModel("kmeans", Spec("kmeans", Task::kClustering, 0, {{"n_clusters", 7}}, 2));
+  TrainContext context;
+  context.threads = 2;
+  model->Fit(digits.train.x, {}, context);
+  const auto saved = nlohmann::json::from_cbor(model->Save());
+  const auto& bytes = saved.at("centres").get_binary();
+  const std::size_t d = digits.test.x.cols;
+  ASSERT_EQ(bytes.size(), 7 * d * sizeof(double));
+  std::vector<double> centres(7 * d);
+  std::memcpy(centres.data(), bytes.data(), bytes.size());  // little-endian, as saved
+
+  auto predicted = AsLabels(model->Predict(digits.test.x).values);
+  ASSERT_EQ(predicted.size(), digits.test.x.rows);
+  for (std::size_t r = 0; r < digits.test.x.rows; ++r) {
+    int nearest = 0;
+    double nearest_distance = std::numeric_limits<double>::infinity();
+    for (int c = 0; c < 7; ++c) {
+      double distance = 0;
+      for (std::size_t j = 0; j < d; ++j) {
+        const double diff = static_cast<double>(digits.test.x.at(r, j)) - centres[static_cast<std::size_t>(c) * d + j];
+        distance += diff * diff;
+      }
+      if (distance < nearest_distance) {
+        nearest = c;
+        nearest_distance = distance;
+      }
+    }
+    ASSERT_EQ(predicted[r], nearest) << "row " << r;
   }
 }
 
