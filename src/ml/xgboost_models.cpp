@@ -102,7 +102,11 @@ class DMatrix {
     int status = XGQuantileDMatrixCreateFromCallback(&batch, batch.proxy, nullptr, &SingleBatch::Reset,
                                                      &SingleBatch::Next, config.c_str(), &handle_);
     XGDMatrixFree(batch.proxy);
-    if (!batch.error.empty()) Fail(ErrorCode::kInternal, batch.error);
+    if (!batch.error.empty()) {
+      // A constructor that throws runs no destructor: free what XGBoost may have made of no data.
+      if (status == 0) XGDMatrixFree(handle_);
+      Fail(ErrorCode::kInternal, batch.error);
+    }
     Check(status, "XGQuantileDMatrixCreateFromCallback");
   }
 
@@ -284,7 +288,7 @@ class TreeEnsemble : public Model {
                       : std::make_unique<DMatrix>(x, y, threads);
     auto booster = std::make_unique<Booster>(*train);
     booster->Set("verbosity", "0");
-    booster->SetInteger("nthread", std::max(1, context.threads));
+    booster->SetInteger("nthread", threads);
     // XGBoost's seed is a signed integer; larger seeds are folded into its range.
     booster->SetInteger("seed", static_cast<std::int64_t>(context.seed % (std::uint64_t{1} << 31)));
     booster->Set("booster", "gbtree");
