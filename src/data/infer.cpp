@@ -31,15 +31,11 @@ FieldFit TypeInferrer::CheckTypes(std::string_view field) {
   // A value belongs to at most one family (integer/number, boolean, datetime), so the first
   // family that accepts it decides what remains; the cheapest test runs first.
   FieldFit fit;
-  std::optional<int64_t> integer;
-  std::optional<double> number;
   std::optional<bool> boolean;
-  if ((candidates_ & kFitsInteger) != 0 && (integer = ParseInteger(field))) {
+  if ((candidates_ & kFitsInteger) != 0 && ParseInteger(field, fit.integer)) {
     fit.fits = kFitsInteger | kFitsNumber;
-    fit.integer = *integer;
-  } else if ((candidates_ & kFitsNumber) != 0 && (number = ParseNumber(field))) {
+  } else if ((candidates_ & kFitsNumber) != 0 && ParseNumber(field, fit.number)) {
     fit.fits = kFitsNumber;
-    fit.number = *number;
   } else if ((candidates_ & kFitsBoolean) != 0 && (boolean = ParseBoolean(field))) {
     fit.fits = kFitsBoolean;
     fit.boolean = *boolean;
@@ -58,26 +54,30 @@ FieldFit TypeInferrer::CheckTypes(std::string_view field) {
   return fit;
 }
 
-std::optional<uint32_t> TypeInferrer::AddLevel(std::string_view field, std::deque<std::string>* dropped) {
-  if (too_many_) return std::nullopt;
-  if (!views_.empty() && field == views_[last_index_]) return last_index_;
+uint32_t TypeInferrer::AddLevel(std::string_view field, std::deque<std::string>* dropped) {
+  if (too_many_) return kNoLevel;
+  if (!views_.empty() && SameString(field, views_[last_index_])) return last_index_;
   if (slots_.empty()) Rehash(16);
   auto hash = static_cast<uint32_t>(ShortStringHash{}(field));
   size_t mask = slots_.size() - 1;
   size_t slot = hash & mask;
   for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
     uint32_t index = slots_[slot] - 1;
-    if (slot_hashes_[slot] == hash && views_[index] == field) {
+    if (slot_hashes_[slot] == hash && SameString(views_[index], field)) {
       last_index_ = index;
       return index;
     }
   }
+  return NewLevel(field, slot, hash, dropped);
+}
+
+uint32_t TypeInferrer::NewLevel(std::string_view field, size_t slot, uint32_t hash, std::deque<std::string>* dropped) {
   category_bytes_ += field.size() + kLevelOverhead;
   if (levels_.size() >= options_.max_category_levels || category_bytes_ > options_.max_category_bytes) {
     // Not a category whatever follows: free the memory and stop looking.
     if (dropped != nullptr) *dropped = std::move(levels_);
     StopLevels();
-    return std::nullopt;
+    return kNoLevel;
   }
   levels_.emplace_back(field);
   views_.push_back(levels_.back());
@@ -134,7 +134,7 @@ void TypeInferrer::Merge(const TypeInferrer& next) {
   }
   // In order of first appearance, so the dictionary and the caps come out as one pass makes them.
   for (const std::string& level : next.levels_) {
-    if (!AddLevel(level)) return;
+    if (AddLevel(level) == kNoLevel) return;
   }
 }
 
@@ -179,6 +179,24 @@ bool ColumnGuess::Add(std::string_view field) {
   if (strings_) {
     AddString(field);
     return true;
+  }
+  // Most fields are numbers in a run of numbers: parsed straight to their slot, without the
+  // general checks below (no text that parses as a number is a missing value).
+  if (started_ && chunk_.type == ColumnType::kNumber && inferrer_.candidates() == kFitsNumber) {
+    double v = 0;
+    if (ParseNumber(field, v)) [[likely]] {
+      inferrer_.AddParsed();
+      chunk_.AppendDouble(v);
+      return true;
+    }
+  } else if (started_ && chunk_.type == ColumnType::kInteger) {
+    int64_t v = 0;
+    if (ParseInteger(field, v)) [[likely]] {
+      inferrer_.AddParsed();
+      if (v == 0 && TrimSpaces(field).front() == '-') negative_zeros_.push_back(chunk_.size());
+      chunk_.AppendInt(v);
+      return true;
+    }
   }
   if (IsMissing(field)) {
     inferrer_.AddMissing();
@@ -234,8 +252,8 @@ void ColumnGuess::AddString(std::string_view field, bool counted) {
     inferrer_.AddValue(field);
   }
   if (chunk_.type == ColumnType::kCategory) {
-    if (auto code = inferrer_.AddLevel(field, &dropped_)) {
-      chunk_.AppendCode(*code);
+    if (uint32_t code = inferrer_.AddLevel(field, &dropped_); code != TypeInferrer::kNoLevel) {
+      chunk_.AppendCode(code);
       return;
     }
     CodesToText(dropped_);

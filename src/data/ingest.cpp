@@ -586,9 +586,9 @@ void FitToWritten(ColumnGuess& guess, ColumnType want, GuessedColumn& column) {
   std::vector<uint32_t> code(levels.size());
   bool same = true;
   for (size_t i = 0; i < levels.size(); ++i) {
-    auto global = column.merged.AddLevel(levels[i]);
-    if (!global) throw NeedTwoPasses{};  // written as categories, but too many values for one
-    code[i] = *global;
+    code[i] = column.merged.AddLevel(levels[i]);
+    // Written as categories, but too many values for one.
+    if (code[i] == TypeInferrer::kNoLevel) throw NeedTwoPasses{};
     same = same && code[i] == i;
   }
   if (!same) {

@@ -199,20 +199,18 @@ bool IsMissing(std::string_view s) {
   }
 }
 
-std::optional<int64_t> ParseInteger(std::string_view s) {
+bool ParseInteger(std::string_view s, int64_t& out) {
   s = TrimSpaces(s);
   bool plus = !s.empty() && s[0] == '+';
   if (plus) s.remove_prefix(1);
   // from_chars (which checks the range) takes an optional '-', then digits.
   size_t digits_at = !plus && !s.empty() && s[0] == '-' ? 1 : 0;
-  if (s.size() <= digits_at || !IsDigit(s[digits_at])) return std::nullopt;
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
+  if (s.size() <= digits_at || !IsDigit(s[digits_at])) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
 }
 
-std::optional<double> ParseNumber(std::string_view s) {
+bool ParseNumber(std::string_view s, double& out) {
   s = TrimSpaces(s);
   size_t body = 0;
   if (!s.empty() && s[0] == '+') {
@@ -220,11 +218,11 @@ std::optional<double> ParseNumber(std::string_view s) {
   } else if (!s.empty() && s[0] == '-') {
     body = 1;
   }
-  if (s.size() <= body) return std::nullopt;
+  if (s.size() <= body) return false;
   char first = s[body];
   if (!IsDigit(first) && first != '.') {
     std::string_view word = s.substr(body);
-    if (!EqualsIgnoreCase(word, "inf") && !EqualsIgnoreCase(word, "infinity")) return std::nullopt;
+    if (!EqualsIgnoreCase(word, "inf") && !EqualsIgnoreCase(word, "infinity")) return false;
   }
   double v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -233,11 +231,12 @@ std::optional<double> ParseNumber(std::string_view s) {
   if (ec == std::errc::result_out_of_range && ptr == s.data() + s.size()) {
     size_t e = s.find_first_of("eE");
     bool tiny = e != std::string_view::npos && e + 1 < s.size() && s[e + 1] == '-';
-    if (tiny) return body == 1 ? -0.0 : 0.0;
-    return std::nullopt;
+    if (tiny) out = body == 1 ? -0.0 : 0.0;
+    return tiny;
   }
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
+  if (ec != std::errc() || ptr != s.data() + s.size()) return false;
+  out = v;
+  return true;
 }
 
 std::optional<bool> ParseBoolean(std::string_view s) {
@@ -297,18 +296,22 @@ bool ValueParser::Append(ColumnChunk& out, std::string_view field) {
     return true;
   }
   switch (type_) {
-    case ColumnType::kInteger:
-      if (auto v = ParseInteger(field)) {
-        out.AppendInt(*v);
+    case ColumnType::kInteger: {
+      int64_t v = 0;
+      if (ParseInteger(field, v)) {
+        out.AppendInt(v);
         return true;
       }
       break;
-    case ColumnType::kNumber:
-      if (auto v = ParseNumber(field)) {
-        out.AppendDouble(*v);
+    }
+    case ColumnType::kNumber: {
+      double v = 0;
+      if (ParseNumber(field, v)) {
+        out.AppendDouble(v);
         return true;
       }
       break;
+    }
     case ColumnType::kBoolean: {
       if (auto v = ParseBoolean(field)) {
         out.AppendInt(*v ? 1 : 0);

@@ -32,12 +32,25 @@ bool IsMissing(std::string_view s);
 
 // A decimal integer: an optional sign and digits, nothing else ("5.0", "1e3", "0x10" and "1,000"
 // are not integers, as in pandas). nullopt when it does not fit in 64 bits.
-std::optional<int64_t> ParseInteger(std::string_view s);
+//
+// ParseInteger and ParseNumber also come as `bool Parse...(s, out)`, for the loops that parse
+// every field of a file: GCC returns the optional through memory, storing its flag byte and
+// loading it back as a wider word, a store-forwarding stall on every call (perf put half of
+// ParseNumber's own time there).
+bool ParseInteger(std::string_view s, int64_t& out);
+inline std::optional<int64_t> ParseInteger(std::string_view s) {
+  int64_t v = 0;
+  return ParseInteger(s, v) ? std::optional<int64_t>(v) : std::nullopt;
+}
 
 // A decimal number in plain or scientific notation ("1", "-2.5", ".5", "5.", "1e-3"), or an
 // infinity ("inf", "-inf", "infinity" in any letter case). "nan" in any spelling is not a number:
 // the usual spellings are missing values (IsMissing), and the others are text.
-std::optional<double> ParseNumber(std::string_view s);
+bool ParseNumber(std::string_view s, double& out);
+inline std::optional<double> ParseNumber(std::string_view s) {
+  double v = 0;
+  return ParseNumber(s, v) ? std::optional<double>(v) : std::nullopt;
+}
 
 // "true" or "false" in any letter case. 0 and 1 are integers, as in pandas.
 std::optional<bool> ParseBoolean(std::string_view s);
@@ -72,10 +85,27 @@ struct DatetimeFit {
 };
 std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s);
 
+// The bytes of a string of at most 8 (`n`) as one word, distinct for distinct strings of the
+// same length: two overlapping 4-byte loads, or for under 4 bytes the first, middle and last.
+// Never a load per byte: bytes stored one by one and read back as a word stall the CPU, and the
+// lookups below run for every category field.
+inline uint64_t ShortWord(const char* p, size_t n) {
+  if (n >= 4) {
+    uint32_t head = 0;
+    uint32_t tail = 0;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    return (static_cast<uint64_t>(head) << 32) | tail;
+  }
+  if (n == 0) return 0;
+  return (static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16) |
+         (static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8) | static_cast<uint8_t>(p[n - 1]);
+}
+
 // A multiply-xor hash eight bytes at a time, for the tables of distinct values that inference
 // and conversion look every field up in: category values are short, and for them this is
 // several times cheaper than std::hash. The tables hold at most a few thousand values, so a
-// weaker hash cannot make a lookup much slower.
+// weaker hash cannot make a lookup much slower. Only in memory: no hash is ever stored.
 struct ShortStringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const {
@@ -83,20 +113,23 @@ struct ShortStringHash {
     uint64_t h = s.size() * kMul;
     const char* p = s.data();
     size_t n = s.size();
-    for (; n >= 8; p += 8, n -= 8) {
+    for (; n > 8; p += 8, n -= 8) {
       uint64_t w = 0;
       std::memcpy(&w, p, 8);
       h = (h ^ w) * kMul;
       h ^= h >> 29;
     }
-    if (n > 0) {
-      uint64_t w = 0;
-      std::memcpy(&w, p, n);
-      h = (h ^ w) * kMul;
-    }
+    h = (h ^ ShortWord(p, n)) * kMul;
     return static_cast<size_t>(h ^ (h >> 32));
   }
 };
+
+// a == b, without a call to memcmp for strings of up to 8 bytes.
+inline bool SameString(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.size() <= 8) return ShortWord(a.data(), a.size()) == ShortWord(b.data(), b.size());
+  return std::memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 // Converts the text of one column, whose type is already known, into a ColumnChunk.
 //

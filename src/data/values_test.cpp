@@ -225,8 +225,8 @@ TEST(ValueParserTest, CategoriesMapThroughTheDictionary) {
 }
 
 }  // namespace
-// The plain-decimal fast path must give exactly what from_chars gives, bit for bit, on both sides
-// of its limits (2^53, 19 digits, 22 decimals).
+// Plain decimals must read exactly as from_chars reads them, bit for bit, on both sides of the
+// limits of exact reading (2^53, 19 digits, 22 decimals).
 TEST(ParseNumberTest, PlainDecimalsAreCorrectlyRounded) {
   std::mt19937_64 rng(7);
   auto check = [](const std::string& s) {
@@ -272,6 +272,25 @@ TEST(ParseIntegerTest, ShortAndLongAgreeWithFromChars) {
     } else {
       EXPECT_FALSE(got) << s;
     }
+  }
+}
+
+// Short strings compare and hash by words that must still see every byte: strings of each length
+// up to 12 that differ in one byte are different, and equal ones (at other addresses) are equal.
+TEST(SameStringTest, EveryByteCounts) {
+  for (size_t n = 0; n <= 12; ++n) {
+    std::string a(n, 'a');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i);
+    std::string copy = a;
+    EXPECT_TRUE(SameString(a, copy)) << n;
+    EXPECT_EQ(ShortStringHash{}(a), ShortStringHash{}(copy)) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string b = a;
+      b[i] = 'z';
+      EXPECT_FALSE(SameString(a, b)) << n << " " << i;
+      EXPECT_NE(ShortStringHash{}(a), ShortStringHash{}(b)) << n << " " << i;
+    }
+    EXPECT_FALSE(SameString(a, a + "x")) << n;
   }
 }
 
