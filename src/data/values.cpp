@@ -24,6 +24,39 @@ int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
   return int64_t{era} * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// A plain decimal ("-123.4567", "42", ".5", "5.") of at most 19 digits whose digits, read as one
+// integer, are at most 2^53: that integer and 10^decimals (up to 10^22) are exact doubles, so one
+// division rounds the quotient correctly (Clinger's fast path), and the result is the double
+// from_chars gives, bit for bit. False for anything else, which from_chars then reads. Written
+// here because GCC 12's from_chars spends about a fifth longer on the generated benchmark's
+// numbers, and they are most of a numeric file's fields.
+bool PlainDecimal(std::string_view s, double& out) {
+  static constexpr std::array<double, 23> kPowersOf10 = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  bool negative = p != end && *p == '-';
+  if (negative) ++p;
+  uint64_t digits_value = 0;
+  const char* const first_digit = p;
+  for (; p != end && IsDigit(*p); ++p) digits_value = digits_value * 10 + static_cast<unsigned>(*p - '0');
+  size_t digits = static_cast<size_t>(p - first_digit);
+  size_t decimals = 0;
+  if (p != end && *p == '.') {
+    const char* const first_decimal = ++p;
+    for (; p != end && IsDigit(*p); ++p) digits_value = digits_value * 10 + static_cast<unsigned>(*p - '0');
+    decimals = static_cast<size_t>(p - first_decimal);
+    digits += decimals;
+  }
+  // 19 digits cannot overflow the integer; decimals <= 19 < 23 then indexes the table.
+  if (p != end || digits == 0 || digits > 19 || digits_value > (uint64_t{1} << 53)) return false;
+  double v = static_cast<double>(digits_value);
+  if (decimals != 0) v /= kPowersOf10[decimals];
+  out = negative ? -v : v;
+  return true;
+}
+
 // YYYY-MM-DD exactly (after trimming), the form most date columns use, read without the general
 // parser; nullopt for anything else, including an invalid date, which the general parser then
 // rejects the same way.
@@ -224,6 +257,7 @@ bool ParseNumber(std::string_view s, double& out) {
     std::string_view word = s.substr(body);
     if (!EqualsIgnoreCase(word, "inf") && !EqualsIgnoreCase(word, "infinity")) return false;
   }
+  if (PlainDecimal(s, out)) return true;
   double v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   // Out of range: from_chars leaves v alone; a number too large to represent is not a number we
