@@ -245,20 +245,40 @@ bool CsvReader::Next(std::vector<std::string_view>& fields) {
     switch (ScanRecord(fields)) {
       case Scan::kRecord: return true;
       case Scan::kEnd: fields.clear(); return false;
-      case Scan::kNeedMore: break;
+      case Scan::kNeedMore: FillForRecord(); break;
     }
-    auto field_bytes = static_cast<size_t>(buf_.get() + end_ - field_start_);
-    if (field_bytes > options_.max_field_bytes) {
-      std::string msg =
-          Where(scan_line_, open_field_ + 1) + "a field is longer than " + FormatSize(options_.max_field_bytes);
-      if (quote_line_ != 0) msg += " (is a closing quote missing?)";
-      core::Fail(ErrorCode::kPayloadTooLarge, msg);
-    }
-    if (end_ - pos_ > options_.max_record_bytes) {
-      FailLimit("a record is longer than " + FormatSize(options_.max_record_bytes), line_);
-    }
-    Fill();
   }
+}
+
+size_t CsvReader::NextBlock(std::vector<std::string_view>& fields, std::vector<size_t>& ends, size_t max_records) {
+  fields.clear();
+  ends.clear();
+  while (ends.size() < max_records) {
+    Scan scan = ScanRecord(record_);
+    if (scan == Scan::kRecord) {
+      fields.insert(fields.end(), record_.begin(), record_.end());
+      ends.push_back(fields.size());
+    } else if (scan == Scan::kEnd || !ends.empty()) {
+      break;  // a refill would move the records read so far: the next call makes it
+    } else {
+      FillForRecord();
+    }
+  }
+  return ends.size();
+}
+
+void CsvReader::FillForRecord() {
+  auto field_bytes = static_cast<size_t>(buf_.get() + end_ - field_start_);
+  if (field_bytes > options_.max_field_bytes) {
+    std::string msg =
+        Where(scan_line_, open_field_ + 1) + "a field is longer than " + FormatSize(options_.max_field_bytes);
+    if (quote_line_ != 0) msg += " (is a closing quote missing?)";
+    core::Fail(ErrorCode::kPayloadTooLarge, msg);
+  }
+  if (end_ - pos_ > options_.max_record_bytes) {
+    FailLimit("a record is longer than " + FormatSize(options_.max_record_bytes), line_);
+  }
+  Fill();
 }
 
 CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {

@@ -87,6 +87,14 @@ class CsvReader {
   // point into the reader's buffer and stay valid until the next call.
   bool Next(std::vector<std::string_view>& fields);
 
+  // Reads up to `max_records` records at once, for a caller that goes through them a column at a
+  // time: their fields one after the other in `fields`, and in `ends` where each record's fields
+  // end (record i is fields [ends[i-1], ends[i]), with ends[-1] = 0); both are cleared first.
+  // Returns the number of records, 0 at the end of the input. The views stay valid until the next
+  // call. A block stops early where the buffer would have to be refilled, so it may hold fewer
+  // records than asked; line() and offset() are those of its last record.
+  size_t NextBlock(std::vector<std::string_view>& fields, std::vector<size_t>& ends, size_t max_records);
+
   // Of the record Next returned last: the 1-based line where it started, and the byte offset of
   // its first byte (both counted from the start of the file, see CsvOptions::start_offset).
   int64_t line() const { return record_line_; }
@@ -101,6 +109,8 @@ class CsvReader {
   enum class Scan : uint8_t { kRecord, kEnd, kNeedMore };
 
   void Fill();  // reads more, after compacting the buffer or growing it for a long record
+  // Fill for a record that ScanRecord could not finish, after checking it is within the limits.
+  void FillForRecord();
   void DetectDelimiter();
   // Scans the record at pos_; on kNeedMore nothing is consumed and the scan restarts after Fill.
   Scan ScanRecord(std::vector<std::string_view>& fields);
@@ -131,7 +141,8 @@ class CsvReader {
   int64_t quote_line_ = 0;  // line where an open quote started, 0 when none is open
   size_t open_field_ = 0;   // index of the field being read
   const char* field_start_ = nullptr;
-  std::vector<size_t> escaped_;  // fields with doubled quotes to unescape
+  std::vector<size_t> escaped_;           // fields with doubled quotes to unescape
+  std::vector<std::string_view> record_;  // NextBlock's record being read
 
   int64_t record_line_ = 0;
   int64_t record_offset_ = 0;

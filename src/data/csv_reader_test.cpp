@@ -236,6 +236,51 @@ TEST(CsvReaderTest, ChunkBoundaries) {
   }
 }
 
+Records ReadBlocks(ByteSource& source, CsvOptions options, size_t max_records) {
+  CsvReader reader(source, options);
+  Records out;
+  std::vector<std::string_view> fields;
+  std::vector<size_t> ends;
+  while (size_t n = reader.NextBlock(fields, ends, max_records)) {
+    EXPECT_LE(n, max_records);
+    EXPECT_EQ(ends.size(), n);
+    // Copied only now: every view of the block must still hold its record.
+    for (size_t r = 0; r < n; ++r)
+      out.emplace_back(fields.begin() + (r == 0 ? 0 : ends[r - 1]), fields.begin() + ends[r]);
+  }
+  return out;
+}
+
+// Blocks hold the records Next reads, whatever the refills and the block size, and the views of
+// a whole block stay valid together (the quotes and doubled quotes are unescaped in place).
+TEST(CsvReaderTest, BlocksHoldTheRecordsNextReads) {
+  const std::string data =
+      "id;\"name\";note\r\n1;\"a;\"\"b\"\"\";\"x\r\ny\"\r\n\r\n2;\xC3\xA9t\xC3\xA9;\"\"\n3;;\"\"\"\"\r4;z;end\n5;"
+      "\"\"\"q\"\"\";w";
+  const Records expected = {{"id", "name", "note"}, {"1", "a;\"b\"", "x\r\ny"}, {"2", "\xC3\xA9t\xC3\xA9", ""},
+                            {"3", "", "\""},        {"4", "z", "end"},          {"5", "\"q\"", "w"}};
+  for (size_t max_records : {1, 2, 3, 100}) {
+    MemorySource whole(data);
+    CsvOptions options;
+    options.delimiter = ';';
+    ASSERT_EQ(ReadBlocks(whole, options, max_records), expected) << max_records;
+    for (unsigned seed = 1; seed <= 20; ++seed) {
+      TrickleSource source(data, seed);
+      ASSERT_EQ(ReadBlocks(source, options, max_records), expected) << "seed " << seed << " block " << max_records;
+    }
+  }
+  // line() is that of the block's last record.
+  MemorySource source("a\n1\n\n2\n3\n");
+  CsvReader reader(source);
+  std::vector<std::string_view> fields;
+  std::vector<size_t> ends;
+  ASSERT_EQ(reader.NextBlock(fields, ends, 2), 2U);
+  EXPECT_EQ(reader.line(), 2);
+  ASSERT_EQ(reader.NextBlock(fields, ends, 2), 2U);
+  EXPECT_EQ(reader.line(), 5);
+  EXPECT_EQ(reader.NextBlock(fields, ends, 2), 0U);
+}
+
 // A second reader started at a record's offset (with its line and the delimiter) reads the same
 // records from there on, as the parallel conversion of a file does.
 TEST(CsvReaderTest, ReadersFromRecordOffsets) {

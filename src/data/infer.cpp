@@ -175,28 +175,38 @@ void ColumnGuess::Start(ColumnType type) {
   started_ = true;
 }
 
-bool ColumnGuess::Add(std::string_view field) {
+size_t ColumnGuess::AddMany(const std::string_view* first, size_t stride, size_t n) {
+  size_t i = 0;
+  if (strings_) {
+    for (; i < n; ++i) AddString(first[i * stride]);
+    return n;
+  }
+  while (i < n) {
+    // Most fields are numbers in a run of numbers: parsed straight to their slot, without the
+    // general checks of AddOne (no text that parses as a number is a missing value).
+    if (started_ && chunk_.type == ColumnType::kNumber && inferrer_.candidates() == kFitsNumber) {
+      for (double v = 0; i < n && ParseNumber(first[i * stride], v); ++i) {
+        inferrer_.AddParsed();
+        chunk_.AppendDouble(v);
+      }
+    } else if (started_ && chunk_.type == ColumnType::kInteger) {
+      for (int64_t v = 0; i < n && ParseInteger(first[i * stride], v); ++i) {
+        inferrer_.AddParsed();
+        if (v == 0 && TrimSpaces(first[i * stride]).front() == '-') negative_zeros_.push_back(chunk_.size());
+        chunk_.AppendInt(v);
+      }
+    }
+    if (i == n) break;
+    if (!AddOne(first[i * stride])) return i;
+    ++i;
+  }
+  return n;
+}
+
+bool ColumnGuess::AddOne(std::string_view field) {
   if (strings_) {
     AddString(field);
     return true;
-  }
-  // Most fields are numbers in a run of numbers: parsed straight to their slot, without the
-  // general checks below (no text that parses as a number is a missing value).
-  if (started_ && chunk_.type == ColumnType::kNumber && inferrer_.candidates() == kFitsNumber) {
-    double v = 0;
-    if (ParseNumber(field, v)) [[likely]] {
-      inferrer_.AddParsed();
-      chunk_.AppendDouble(v);
-      return true;
-    }
-  } else if (started_ && chunk_.type == ColumnType::kInteger) {
-    int64_t v = 0;
-    if (ParseInteger(field, v)) [[likely]] {
-      inferrer_.AddParsed();
-      if (v == 0 && TrimSpaces(field).front() == '-') negative_zeros_.push_back(chunk_.size());
-      chunk_.AppendInt(v);
-      return true;
-    }
   }
   if (IsMissing(field)) {
     inferrer_.AddMissing();

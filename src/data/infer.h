@@ -145,7 +145,11 @@ class ColumnGuess {
   // Adds the next field. Returns false, adding nothing, when the field fits none of the family
   // the run's earlier values were stored as: the column turns to strings, and the caller calls
   // Restart and adds every field of the run again from the first (this one included).
-  bool Add(std::string_view field);
+  bool Add(std::string_view field) { return AddMany(&field, 1, 1) == 1; }
+  // Adds the fields first[0], first[stride], ... (n of them), as Add one after the other would;
+  // returns how many were added, fewer than n when Add would have returned false for the next.
+  // Faster per field than Add: a run of numbers or strings is read in one tight loop.
+  size_t AddMany(const std::string_view* first, size_t stride, size_t n);
   void Restart();
   // Call after the run's last field.
   void Finish();
@@ -164,6 +168,7 @@ class ColumnGuess {
 
  private:
   void Start(ColumnType type);
+  bool AddOne(std::string_view field);  // Add, without the fast paths for settled runs
   // Adds a field to a run of strings; `counted`: AddValue has already seen it.
   void AddString(std::string_view field, bool counted = false);
   void CodesToText(const std::deque<std::string>& levels);

@@ -236,6 +236,48 @@ TEST(ColumnGuessTest, InfersAndConvertsAsTheInferrerAndTheParser) {
   });
 }
 
+// AddMany over a column of a block (every third field here) adds what Add one field at a time
+// does, and stops where Add would return false.
+TEST(ColumnGuessTest, AddManyAddsAsAddDoes) {
+  std::vector<std::vector<std::string>> columns = {
+      {"1", "-0", "NA", "7", "2.5", "-0", "", "-inf", "8"},
+      {"1", "2", "x", "3"},
+      {"0.5", "", "2", "1e3", "y", "4"},
+      {"a", "b", "", "a", "1"},
+      {"", "", "true", "FALSE", "null"},
+  };
+  for (const auto& values : columns) {
+    std::vector<std::string_view> block;
+    for (const auto& v : values) block.insert(block.end(), {"pad", v, "pad"});
+    ColumnGuess one;
+    size_t stop = values.size();
+    for (size_t i = 0; i < values.size() && stop == values.size(); ++i) {
+      if (!one.Add(values[i])) stop = i;
+    }
+    ColumnGuess many;
+    ASSERT_EQ(many.AddMany(block.data() + 1, 3, values.size()), stop) << values[0];
+    EXPECT_EQ(many.chunk().type, one.chunk().type) << values[0];
+    EXPECT_EQ(many.chunk().valid, one.chunk().valid) << values[0];
+    EXPECT_EQ(many.chunk().ints, one.chunk().ints) << values[0];
+    EXPECT_EQ(many.chunk().codes, one.chunk().codes) << values[0];
+    ASSERT_EQ(many.chunk().doubles.size(), one.chunk().doubles.size()) << values[0];
+    for (size_t i = 0; i < one.chunk().doubles.size(); ++i) {
+      EXPECT_EQ(std::signbit(many.chunk().doubles[i]), std::signbit(one.chunk().doubles[i])) << values[0] << " " << i;
+      EXPECT_EQ(many.chunk().doubles[i], one.chunk().doubles[i]) << values[0] << " " << i;
+    }
+    EXPECT_EQ(many.inferrer().count(), one.inferrer().count()) << values[0];
+    EXPECT_EQ(many.inferrer().missing(), one.inferrer().missing()) << values[0];
+  }
+  // After the caller restarts a run that turned to strings, AddMany takes every field.
+  std::vector<std::string_view> turned = {"1", "2", "x", "1", "2", "x"};
+  ColumnGuess guess;
+  ASSERT_EQ(guess.AddMany(turned.data(), 1, turned.size()), 2U);
+  guess.Restart();
+  EXPECT_EQ(guess.AddMany(turned.data(), 1, turned.size()), turned.size());
+  guess.Finish();
+  EXPECT_EQ(guess.inferrer().Result("x").type, ColumnType::kCategory);
+}
+
 TEST(ColumnGuessTest, FlagsDatesThatReadDifferentlyDayFirst) {
   EXPECT_TRUE(Guess({"03/04/2024"}).month_first_differs());
   EXPECT_FALSE(Guess({"05/05/2024", "2024-01-02", "13/01/2024"}).month_first_differs());

@@ -153,6 +153,8 @@ TEST_F(IngestTest, TwoPassesWhenARangeWasStoredAsAnotherType) {
   EXPECT_EQ(SameAsTwoPasses(Column(1500, [](int i) { return "c" + std::to_string(i < 700 ? i % 7 : i); })), 2);
   // Within a range, a family that turns to strings reads the range's earlier fields again.
   EXPECT_EQ(SameAsTwoPasses(Column(300, [](int i) { return i == 150 ? "x" : std::to_string(i % 5); })), 1);
+  // ... also after the range's first blocks of records were converted.
+  EXPECT_EQ(SameAsTwoPasses(Column(1000, [](int i) { return i == 600 ? "x" : std::to_string(i % 5); })), 1);
   // ... but not for many columns: a wide file whose columns all turn late takes the two passes.
   std::string wide = "a,b,c,d,e,f\n";
   for (int i = 0; i < 300; ++i) {
