@@ -241,6 +241,7 @@ void CsvReader::DetectDelimiter() {
 }
 
 bool CsvReader::Next(std::vector<std::string_view>& fields) {
+  fields.clear();
   for (;;) {
     switch (ScanRecord(fields)) {
       case Scan::kRecord: return true;
@@ -254,9 +255,8 @@ size_t CsvReader::NextBlock(std::vector<std::string_view>& fields, std::vector<s
   fields.clear();
   ends.clear();
   while (ends.size() < max_records) {
-    Scan scan = ScanRecord(record_);
+    Scan scan = ScanRecord(fields);
     if (scan == Scan::kRecord) {
-      fields.insert(fields.end(), record_.begin(), record_.end());
       ends.push_back(fields.size());
     } else if (scan == Scan::kEnd || !ends.empty()) {
       break;  // a refill would move the records read so far: the next call makes it
@@ -285,7 +285,7 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
   char* const base = buf_.get();
   const char* p = base + pos_;
   const char* const end = base + end_;
-  fields.clear();
+  const size_t first = fields.size();  // the record's fields go after these
   escaped_.clear();
   quote_line_ = 0;
   open_field_ = 0;
@@ -309,11 +309,22 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
 
   const char* const record_start = p;
   int64_t line = line_;
-  for (;;) {  // one field per iteration
-    open_field_ = fields.size();
-    field_start_ = p;
-    scan_line_ = line;
-    if (fields.size() >= options_.max_columns) {
+  // The field being read: where and on which line it starts, and its index in the record. Kept
+  // in locals, and left for FillForRecord only when the data runs out (a few times per buffer).
+  const char* field_begin = p;
+  int64_t field_line = line;
+  size_t field = 0;
+  auto need_more = [&] {
+    open_field_ = field;
+    field_start_ = field_begin;
+    scan_line_ = field_line;
+    fields.resize(first);  // nothing is consumed
+    return Scan::kNeedMore;
+  };
+  for (;; ++field) {  // one field per iteration
+    field_begin = p;
+    field_line = line;
+    if (field >= options_.max_columns) {
       FailLimit("a record has more than " + std::to_string(options_.max_columns) + " columns", line_);
     }
     char c = 0;
@@ -324,13 +335,13 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
         const auto* q = static_cast<const char*>(std::memchr(p, '"', static_cast<size_t>(end - p)));
         line += CountNewlines(p, q != nullptr ? q : end);
         if (q == nullptr) {
-          if (!eof_) return Scan::kNeedMore;
+          if (!eof_) return need_more();
           core::Fail(ErrorCode::kValidation,
-                     Where(quote_line_, fields.size() + 1) + "a quoted field is not closed (unterminated quote)");
+                     Where(quote_line_, field + 1) + "a quoted field is not closed (unterminated quote)");
         }
-        if (q + 1 == end && !eof_) return Scan::kNeedMore;
+        if (q + 1 == end && !eof_) return need_more();
         if (q + 1 != end && q[1] == '"') {
-          if (escaped_.empty() || escaped_.back() != fields.size()) escaped_.push_back(fields.size());
+          if (escaped_.empty() || escaped_.back() != field) escaped_.push_back(field);
           p = q + 2;
           continue;
         }
@@ -342,7 +353,7 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
       if (p != end) {
         c = *p;
         if (c != delimiter_ && c != '\n' && c != '\r') {
-          core::Fail(ErrorCode::kValidation, Where(line, fields.size()) +
+          core::Fail(ErrorCode::kValidation, Where(line, field + 1) +
                                                  "characters after the closing quote of a quoted field (a quote "
                                                  "inside a field must be doubled)");
         }
@@ -350,20 +361,16 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
     } else {
       const char* begin = p;
       p = FindSpecial(p, end);
-      if (p == end && !eof_) return Scan::kNeedMore;
+      if (p == end && !eof_) return need_more();
       if (p != end) {
         c = *p;
         if (c == '"') {
-          core::Fail(ErrorCode::kValidation,
-                     Where(line, fields.size() + 1) +
-                         "a quote inside an unquoted field (quote the whole field and double the quote)");
+          core::Fail(
+              ErrorCode::kValidation,
+              Where(line, field + 1) + "a quote inside an unquoted field (quote the whole field and double the quote)");
         }
       }
       fields.emplace_back(begin, static_cast<size_t>(p - begin));
-    }
-    if (fields.back().size() > options_.max_field_bytes) {
-      core::Fail(ErrorCode::kPayloadTooLarge,
-                 Where(scan_line_, fields.size()) + "a field is longer than " + FormatSize(options_.max_field_bytes));
     }
     if (p == end) break;  // the last record, without a line break
     if (c == delimiter_) {
@@ -372,7 +379,7 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
     }
     // A line break ends the record.
     if (c == '\r') {
-      if (p + 1 == end && !eof_) return Scan::kNeedMore;
+      if (p + 1 == end && !eof_) return need_more();
       ++p;
       if (p != end && *p == '\n') ++p;
     } else {
@@ -382,15 +389,26 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
     break;
   }
 
-  if (static_cast<size_t>(p - record_start) > options_.max_record_bytes) {
+  auto record_bytes = static_cast<size_t>(p - record_start);
+  if (record_bytes > options_.max_record_bytes) {
     FailLimit("a record is longer than " + FormatSize(options_.max_record_bytes), line_);
+  }
+  // No field is longer than its record: the fields are looked at only in a record that is.
+  if (record_bytes > options_.max_field_bytes) {
+    for (size_t i = first; i < fields.size(); ++i) {
+      if (fields[i].size() > options_.max_field_bytes) {
+        int64_t at = line_ + CountNewlines(record_start, fields[i].data());
+        core::Fail(ErrorCode::kPayloadTooLarge,
+                   Where(at, i - first + 1) + "a field is longer than " + FormatSize(options_.max_field_bytes));
+      }
+    }
   }
   if (const char* bad = FindBadByte(record_start, p); bad != nullptr) {
     int64_t bad_line = line_ + CountNewlines(record_start, bad);
-    size_t column = fields.size();
-    for (size_t i = 0; i < fields.size(); ++i) {
+    size_t column = fields.size() - first;
+    for (size_t i = first; i < fields.size(); ++i) {
       if (bad < fields[i].data() + fields[i].size()) {
-        column = i + 1;
+        column = i - first + 1;
         break;
       }
     }
@@ -404,16 +422,17 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
   }
   for (size_t i : escaped_) {
     // Unescape in place: the result is shorter, and these bytes are not scanned again.
-    char* out = base + (fields[i].data() - base);
-    const char* in = fields[i].data();
-    const char* in_end = in + fields[i].size();
+    std::string_view& f = fields[first + i];
+    char* out = base + (f.data() - base);
+    const char* in = f.data();
+    const char* in_end = in + f.size();
     char* w = out;
     while (in != in_end) {
       char ch = *in++;
       *w++ = ch;
       if (ch == '"') ++in;  // the second quote of a doubled pair
     }
-    fields[i] = std::string_view(out, static_cast<size_t>(w - out));
+    f = std::string_view(out, static_cast<size_t>(w - out));
   }
   record_line_ = line_;
   record_offset_ = buf_offset_ + static_cast<int64_t>(pos_);

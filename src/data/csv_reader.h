@@ -112,7 +112,8 @@ class CsvReader {
   // Fill for a record that ScanRecord could not finish, after checking it is within the limits.
   void FillForRecord();
   void DetectDelimiter();
-  // Scans the record at pos_; on kNeedMore nothing is consumed and the scan restarts after Fill.
+  // Scans the record at pos_, appending its fields to `fields`; on kNeedMore nothing is consumed
+  // (`fields` is as it was) and the scan restarts after Fill.
   Scan ScanRecord(std::vector<std::string_view>& fields);
   // The first delimiter, quote, CR or LF in [p, end), or end.
   const char* FindSpecial(const char* p, const char* end);
@@ -141,8 +142,7 @@ class CsvReader {
   int64_t quote_line_ = 0;  // line where an open quote started, 0 when none is open
   size_t open_field_ = 0;   // index of the field being read
   const char* field_start_ = nullptr;
-  std::vector<size_t> escaped_;           // fields with doubled quotes to unescape
-  std::vector<std::string_view> record_;  // NextBlock's record being read
+  std::vector<size_t> escaped_;  // fields with doubled quotes to unescape
 
   int64_t record_line_ = 0;
   int64_t record_offset_ = 0;

@@ -202,6 +202,17 @@ TEST(CsvReaderTest, TenMegabyteField) {
   EXPECT_STREQ(record.what(), "a record is longer than 1 MiB (line 2)");
 }
 
+// A field over the limit that the buffer holds whole is reported at the line where it starts,
+// whichever field of the record it is.
+TEST(CsvReaderTest, LongFieldInsideTheBuffer) {
+  CsvOptions small;
+  small.max_field_bytes = 8;
+  EXPECT_STREQ(ErrorOf("a,b\n1,2\n3,\"x\nyyyyyyyyy\"\n", small).what(),
+               "line 3, column 2: a field is longer than 8 bytes");
+  EXPECT_STREQ(ErrorOf("a,b\n123456789,2\n", small).what(), "line 2, column 1: a field is longer than 8 bytes");
+  EXPECT_EQ(ReadAll("a,b\n12345678,2\n", small), (Records{{"a", "b"}, {"12345678", "2"}}));
+}
+
 // Every split of the input across reads and every buffer size gives the same records.
 TEST(CsvReaderTest, ChunkBoundaries) {
   const std::string data =
