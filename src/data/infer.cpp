@@ -189,6 +189,20 @@ size_t ColumnGuess::AddMany(const std::string_view* first, size_t stride, size_t
         inferrer_.AddParsed();
         chunk_.AppendDouble(v);
       }
+    } else if (started_ && chunk_.type == ColumnType::kDatetime && inferrer_.candidates() == kFitsDatetime) {
+      // A YYYY-MM-DD date fits both orders, has no time of day and reads the same either way:
+      // it changes nothing AddOne would track beyond the count.
+      for (int64_t micros = 0; i < n && ParseIsoDate(first[i * stride], micros); ++i) {
+        inferrer_.AddParsed();
+        chunk_.AppendInt(micros);
+      }
+    } else if (started_ && chunk_.type == ColumnType::kBoolean && inferrer_.candidates() == kFitsBoolean) {
+      for (; i < n; ++i) {
+        std::optional<bool> b = ParseBoolean(first[i * stride]);
+        if (!b) break;
+        inferrer_.AddParsed();
+        chunk_.AppendInt(*b ? 1 : 0);
+      }
     } else if (started_ && chunk_.type == ColumnType::kInteger) {
       for (int64_t v = 0; i < n && ParseInteger(first[i * stride], v); ++i) {
         inferrer_.AddParsed();

@@ -74,8 +74,9 @@ class TypeInferrer {
     ++missing_;
   }
   FieldFit AddValue(std::string_view field);
-  // AddValue for a value the caller has already parsed as what candidates() still allows: while
-  // integers are open, an integer; with numbers alone open, a number. Only counts it.
+  // AddValue for a value the caller has already parsed as what candidates() still allows, and
+  // that changes nothing else the inferrer tracks: while integers are open, an integer; with
+  // numbers, booleans or dates alone open, a number, a boolean or a YYYY-MM-DD date. Only counts it.
   void AddParsed() { ++count_; }
   uint8_t candidates() const { return candidates_; }
   // Tracks `field` as a distinct value and returns its index in levels(); kNoLevel once a cap is

@@ -57,31 +57,6 @@ bool PlainDecimal(std::string_view s, double& out) {
   return true;
 }
 
-// YYYY-MM-DD exactly (after trimming), the form most date columns use, read without the general
-// parser; nullopt for anything else, including an invalid date, which the general parser then
-// rejects the same way.
-std::optional<ParsedTime> ParseIsoDate(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (!IsDigit(s[i])) return std::nullopt;
-  }
-  auto num = [&](size_t at, size_t n) {
-    int v = 0;
-    for (size_t i = at; i < at + n; ++i) v = v * 10 + (s[i] - '0');
-    return v;
-  };
-  int year = num(0, 4);
-  int month = num(5, 2);
-  int day = num(8, 2);
-  if (month < 1 || month > 12 || day < 1) return std::nullopt;
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-  int last = month == 2 && leap ? 29 : kDays[static_cast<size_t>(month - 1)];
-  if (day > last) return std::nullopt;
-  int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return ParsedTime{days * kMicrosPerDay, false};
-}
-
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsIgnoreCase(std::string_view s, std::string_view lower) {
@@ -244,6 +219,7 @@ bool ParseInteger(std::string_view s, int64_t& out) {
 }
 
 bool ParseNumber(std::string_view s, double& out) {
+  if (PlainDecimal(s, out)) return true;  // most numbers, without spaces or a plus sign
   s = TrimSpaces(s);
   size_t body = 0;
   if (!s.empty() && s[0] == '+') {
@@ -280,8 +256,31 @@ std::optional<bool> ParseBoolean(std::string_view s) {
   return std::nullopt;
 }
 
+bool ParseIsoDate(std::string_view s, int64_t& micros) {
+  s = TrimSpaces(s);
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!IsDigit(s[i])) return false;
+  }
+  auto num = [&](size_t at, size_t n) {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) v = v * 10 + (s[i] - '0');
+    return v;
+  };
+  int year = num(0, 4);
+  int month = num(5, 2);
+  int day = num(8, 2);
+  if (month < 1 || month > 12 || day < 1) return false;
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  int last = month == 2 && leap ? 29 : kDays[static_cast<size_t>(month - 1)];
+  if (day > last) return false;
+  micros = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * kMicrosPerDay;
+  return true;
+}
+
 std::optional<ParsedTime> ParseDatetime(std::string_view s, DateOrder order) {
-  if (auto t = ParseIsoDate(TrimSpaces(s))) return t;
+  if (int64_t micros = 0; ParseIsoDate(s, micros)) return ParsedTime{micros, false};
   Fields f;
   if (!ParseFields(s, &f)) return std::nullopt;
   switch (f.form) {
@@ -294,7 +293,7 @@ std::optional<ParsedTime> ParseDatetime(std::string_view s, DateOrder order) {
 }
 
 std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s) {
-  if (auto t = ParseIsoDate(TrimSpaces(s))) return DatetimeFit{*t, true, true};
+  if (int64_t micros = 0; ParseIsoDate(s, micros)) return DatetimeFit{{micros, false}, true, true};
   Fields f;
   if (!ParseFields(s, &f)) return std::nullopt;
   DatetimeFit fit;

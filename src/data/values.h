@@ -73,6 +73,11 @@ struct ParsedTime {
 // included), hour < 24, minute and second < 60, offsets within 18 hours.
 std::optional<ParsedTime> ParseDatetime(std::string_view s, DateOrder order);
 
+// YYYY-MM-DD alone, the form most date columns use: what ParseDatetime reads for it (midnight
+// UTC of the day), without the general parser. False for anything else, including an invalid
+// date and the other forms of a date.
+bool ParseIsoDate(std::string_view s, int64_t& micros);
+
 // For type inference: parses `s` under either date order and says which orders it fits. Both are
 // true for every form but an NN/NN/YYYY date whose first two fields are both 12 or less or that
 // only one order makes a valid date (e.g. 13/01/2024 fits only day first). `time` is the value
