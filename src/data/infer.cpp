@@ -56,22 +56,24 @@ FieldFit TypeInferrer::CheckTypes(std::string_view field) {
 
 uint32_t TypeInferrer::AddLevel(std::string_view field, std::deque<std::string>* dropped) {
   if (too_many_) return kNoLevel;
-  if (!views_.empty() && SameString(field, views_[last_index_])) return last_index_;
-  if (slots_.empty()) Rehash(16);
-  auto hash = static_cast<uint32_t>(ShortStringHash{}(field));
+  const size_t n = field.size();
+  const uint64_t word = Word(field);
+  // Past 8 bytes, the first 8 and the length only narrow the search: the whole value decides.
+  auto same = [&](const Slot& s) { return s.Holds(word, n) && (n <= 8 || views_[s.index - 1] == field); };
+  if (last_.index != 0 && same(last_)) return last_.index - 1;
+  if (slots_.empty()) slots_.resize(16);
+  size_t hash = ShortStringHash{}(field);
   size_t mask = slots_.size() - 1;
-  size_t slot = hash & mask;
-  for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
-    uint32_t index = slots_[slot] - 1;
-    if (slot_hashes_[slot] == hash && SameString(views_[index], field)) {
-      last_index_ = index;
-      return index;
+  for (size_t slot = hash & mask; slots_[slot].index != 0; slot = (slot + 1) & mask) {
+    if (same(slots_[slot])) {
+      last_ = slots_[slot];
+      return last_.index - 1;
     }
   }
-  return NewLevel(field, slot, hash, dropped);
+  return NewLevel(field, word, hash, dropped);
 }
 
-uint32_t TypeInferrer::NewLevel(std::string_view field, size_t slot, uint32_t hash, std::deque<std::string>* dropped) {
+uint32_t TypeInferrer::NewLevel(std::string_view field, uint64_t word, size_t hash, std::deque<std::string>* dropped) {
   category_bytes_ += field.size() + kLevelOverhead;
   if (levels_.size() >= options_.max_category_levels || category_bytes_ > options_.max_category_bytes) {
     // Not a category whatever follows: free the memory and stop looking.
@@ -81,26 +83,27 @@ uint32_t TypeInferrer::NewLevel(std::string_view field, size_t slot, uint32_t ha
   }
   levels_.emplace_back(field);
   views_.push_back(levels_.back());
-  last_index_ = static_cast<uint32_t>(views_.size() - 1);
+  last_ = Slot{word, static_cast<uint32_t>(field.size()), static_cast<uint32_t>(views_.size())};
   if (views_.size() * 2 > slots_.size()) {
     Rehash(slots_.size() * 2);
   } else {
-    slots_[slot] = last_index_ + 1;
-    slot_hashes_[slot] = hash;
+    InsertSlot(last_, hash);
   }
-  return last_index_;
+  return last_.index - 1;
+}
+
+void TypeInferrer::InsertSlot(const Slot& s, size_t hash) {
+  size_t mask = slots_.size() - 1;
+  size_t slot = hash & mask;
+  while (slots_[slot].index != 0) slot = (slot + 1) & mask;
+  slots_[slot] = s;
 }
 
 void TypeInferrer::Rehash(size_t slots) {
-  slots_.assign(slots, 0);
-  slot_hashes_.assign(slots, 0);
-  size_t mask = slots - 1;
+  slots_.assign(slots, Slot{});
   for (size_t index = 0; index < views_.size(); ++index) {
-    auto hash = static_cast<uint32_t>(ShortStringHash{}(views_[index]));
-    size_t slot = hash & mask;
-    while (slots_[slot] != 0) slot = (slot + 1) & mask;
-    slots_[slot] = static_cast<uint32_t>(index + 1);
-    slot_hashes_[slot] = hash;
+    std::string_view v = views_[index];
+    InsertSlot(Slot{Word(v), static_cast<uint32_t>(v.size()), static_cast<uint32_t>(index + 1)}, ShortStringHash{}(v));
   }
 }
 
@@ -109,7 +112,7 @@ void TypeInferrer::StopLevels() {
   levels_ = {};
   views_ = {};
   slots_ = {};
-  slot_hashes_ = {};
+  last_ = {};
 }
 
 void TypeInferrer::Merge(const TypeInferrer& next) {

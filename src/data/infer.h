@@ -104,7 +104,7 @@ class TypeInferrer {
  private:
   FieldFit CheckTypes(std::string_view field);
   // AddLevel for a value not seen before, which belongs in the empty `slot`.
-  uint32_t NewLevel(std::string_view field, size_t slot, uint32_t hash, std::deque<std::string>* dropped);
+  uint32_t NewLevel(std::string_view field, uint64_t word, size_t hash, std::deque<std::string>* dropped);
   void Rehash(size_t slots);
 
   InferOptions options_;
@@ -120,13 +120,22 @@ class TypeInferrer {
   size_t category_bytes_ = 0;
   std::deque<std::string> levels_;       // a deque keeps its strings in place
   std::vector<std::string_view> views_;  // levels_[i], without the deque's indexing
-  // Open addressing over the levels, with linear probing, at most half full: a slot holds 1 + the
-  // index of a level (0: empty) and the low bits of its hash, which skip most comparisons.
+  // Open addressing over the levels, with linear probing, at most half full. A slot holds the
+  // level's length and first bytes (ShortWord of up to 8), which decide equality by themselves
+  // for the short values categories mostly have, and 1 + the level's index (0: empty).
   // Hand-written because the lookup runs for every string field: a node-based map costs several
   // times more per field.
-  std::vector<uint32_t> slots_;
-  std::vector<uint32_t> slot_hashes_;
-  uint32_t last_index_ = 0;  // the previous value's level: a fast path for runs
+  struct Slot {
+    uint64_t word = 0;
+    uint32_t size = 0;
+    uint32_t index = 0;
+    bool Holds(uint64_t w, size_t n) const { return word == w && size == n; }
+  };
+  std::vector<Slot> slots_;
+  Slot last_;  // the previous value's level: a fast path for runs (index 0: none yet)
+  // The slot key of a value: its length and first bytes.
+  static uint64_t Word(std::string_view v) { return ShortWord(v.data(), v.size() < 8 ? v.size() : 8); }
+  void InsertSlot(const Slot& s, size_t hash);
 };
 
 // One column of a run of rows (a part of a file) converted while its type is inferred, so that

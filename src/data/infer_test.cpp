@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <deque>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace playground::data {
@@ -74,6 +76,18 @@ TEST(TypeInferrerTest, CategoryInOrderOfFirstAppearance) {
   EXPECT_EQ(s.name, "level");
   ASSERT_EQ(s.type, ColumnType::kCategory);
   EXPECT_EQ(s.categories, (std::vector<std::string>{"low", "high", "mid"}));
+}
+
+// Values whose first bytes or lengths agree are still different levels: "a" and "aaa" read as
+// the same three bytes, and the long ones share their first eight.
+TEST(TypeInferrerTest, LevelsThatLookAlike) {
+  TypeInferrer inferrer;
+  std::vector<std::string_view> values = {"a",        "aaa",      "aa", "abcdefghX", "abcdefghY",
+                                          "abcdefgh", "abcdefgh", "a",  "abcdefghY", "aaa"};
+  std::vector<uint32_t> codes;
+  for (std::string_view v : values) codes.push_back(inferrer.AddLevel(v));
+  EXPECT_EQ(codes, (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 5, 0, 4, 1}));
+  EXPECT_EQ(inferrer.levels(), (std::deque<std::string>{"a", "aaa", "aa", "abcdefghX", "abcdefghY", "abcdefgh"}));
 }
 
 TEST(TypeInferrerTest, LevelCapMakesText) {
