@@ -337,8 +337,7 @@ void ColumnarWriter::SetCategories(size_t column, std::vector<std::string> categ
 void ColumnarWriter::SetDateType(size_t column, ColumnType type) {
   CheckOpen();
   ColumnSchema& col = schema_.at(column);
-  auto is_date = [](ColumnType t) { return t == ColumnType::kDate || t == ColumnType::kDatetime; };
-  if (!is_date(col.type) || !is_date(type)) {
+  if (!IsTime(col.type) || !IsTime(type)) {
     core::Fail(core::ErrorCode::kInternal,
                "dataset file " + path_ + ": column '" + col.name + "' can only change between date and datetime");
   }

@@ -696,7 +696,7 @@ bool IngestCsvOnce(const std::string& path, const std::string& data_path, const 
       info.date_order = columns[c].merged.date_order();
       ColumnType written = writer->schema()[c].type;
       ColumnType want = info.schema.type;
-      if (want == ColumnType::kDate || want == ColumnType::kDatetime) {
+      if (IsTime(want)) {
         if (written != ColumnType::kDatetime) return false;
         if (columns[c].month_first_differs && info.date_order == DateOrder::kDayFirst) return false;
         writer->SetDateType(c, want);

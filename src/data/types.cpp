@@ -47,6 +47,8 @@ bool IsNumeric(ColumnType t) {
   return t == ColumnType::kInteger || t == ColumnType::kNumber || t == ColumnType::kBoolean;
 }
 
+bool IsTime(ColumnType t) { return t == ColumnType::kDate || t == ColumnType::kDatetime; }
+
 void ColumnChunk::Clear() {
   valid.clear();
   ints.clear();

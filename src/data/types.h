@@ -26,6 +26,8 @@ std::string_view TypeName(ColumnType t);
 std::optional<ColumnType> TypeFromName(std::string_view name);
 // True for the types whose values are numbers to a profile or a model: integer, number, boolean.
 bool IsNumeric(ColumnType t);
+// True for date and datetime, whose values are microseconds since the Unix epoch.
+bool IsTime(ColumnType t);
 
 struct ColumnSchema {
   std::string name;

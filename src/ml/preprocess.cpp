@@ -330,18 +330,13 @@ std::string ReadJsonValue(const json& v, ColumnType type, Raw& out, std::string&
   return {};
 }
 
-bool IsNumericType(ColumnType t) {
-  return t == ColumnType::kInteger || t == ColumnType::kNumber || t == ColumnType::kBoolean;
-}
-bool IsTimeType(ColumnType t) { return t == ColumnType::kDate || t == ColumnType::kDatetime; }
-
 // Writes the features of one raw value of column `c` to out[0 .. c.width).
 void EncodeValue(const Pipeline::Column& c, const std::string& method, const Raw& v, float* out) {
-  if (IsNumericType(c.type)) {
+  if (data::IsNumeric(c.type)) {
     out[0] = static_cast<float>(ApplyNumeric(c.numeric[0], v.present ? v.number : kNaN));
     return;
   }
-  if (IsTimeType(c.type)) {
+  if (data::IsTime(c.type)) {
     for (std::size_t p = 0; p < c.parts.size(); ++p) {
       out[p] = static_cast<float>(ApplyNumeric(c.numeric[p], v.present ? DatePart(v.micros, c.parts[p]) : kNaN));
     }
@@ -544,11 +539,11 @@ Target EncodeTarget(const data::ColumnarFile& file, const std::string& column, T
     }
     return target;
   }
-  if (IsTimeType(type)) {
+  if (data::IsTime(type)) {
     Invalid("a classification target must be a category, text, boolean, integer or number column; column \"" + column +
             "\" is " + type_name);
   }
-  if (IsNumericType(type)) {
+  if (data::IsNumeric(type)) {
     std::set<double> values;
     for (const Raw& v : raw) {
       if (v.present) values.insert(v.number);
@@ -633,7 +628,7 @@ Split MakeSplit(const json& split_spec, const data::ColumnarFile& file, std::spa
     if (!name.is_string()) Invalid("the time split needs split.time_column");
     const std::size_t c = FindColumn(file, name.get<std::string>());
     const ColumnType type = file.schema()[c].type;
-    if (!IsTimeType(type) && type != ColumnType::kInteger && type != ColumnType::kNumber) {
+    if (!data::IsTime(type) && type != ColumnType::kInteger && type != ColumnType::kNumber) {
       Invalid("split.time_column \"" + name.get<std::string>() +
               "\" must be a date, datetime, integer or number column; it is " + std::string(data::TypeName(type)));
     }
@@ -642,9 +637,9 @@ Split MakeSplit(const json& split_spec, const data::ColumnarFile& file, std::spa
     keyed.reserve(n);
     for (int64_t r : rows) {
       const Raw v = reader.Read(r);
-      const double key = !v.present         ? -std::numeric_limits<double>::infinity()
-                         : IsTimeType(type) ? static_cast<double>(v.micros)
-                                            : v.number;
+      const double key = !v.present           ? -std::numeric_limits<double>::infinity()
+                         : data::IsTime(type) ? static_cast<double>(v.micros)
+                                              : v.number;
       keyed.emplace_back(key, r);
     }
     std::sort(keyed.begin(), keyed.end());
@@ -725,11 +720,11 @@ Pipeline Pipeline::Fit(const json& spec, const data::ColumnarFile& file, const s
     ColumnReader reader(file, c);
     std::vector<Raw> raw(train_rows.size());
     for (std::size_t i = 0; i < train_rows.size(); ++i) raw[i] = reader.Read(train_rows[i]);
-    if (IsNumericType(cs.type)) {
+    if (data::IsNumeric(cs.type)) {
       std::vector<double> xs(raw.size());
       for (std::size_t i = 0; i < raw.size(); ++i) xs[i] = raw[i].present ? raw[i].number : kNaN;
       col.numeric.push_back(FitNumeric(std::move(xs), spec, cs.type != ColumnType::kBoolean));
-    } else if (IsTimeType(cs.type)) {
+    } else if (data::IsTime(cs.type)) {
       for (const json& part : parts) {
         const std::string name = part.get<std::string>();
         if (name == "hour" && cs.type == ColumnType::kDate) continue;
@@ -832,9 +827,9 @@ void Pipeline::Finish() {
   feature_count_ = 0;
   for (Column& c : columns_) {
     c.index.clear();
-    if (IsNumericType(c.type)) {
+    if (data::IsNumeric(c.type)) {
       c.width = 1;
-    } else if (IsTimeType(c.type)) {
+    } else if (data::IsTime(c.type)) {
       c.width = c.parts.size();
     } else if (method_ == "onehot") {
       for (std::size_t l = 0; l < c.kept.size(); ++l) c.index[c.kept[l]] = l;
@@ -919,7 +914,7 @@ std::vector<std::string> Pipeline::FeatureNames() const {
   std::vector<std::string> names;
   for (const Column& c : columns_) {
     const bool category = c.type == ColumnType::kCategory;
-    if (IsTimeType(c.type)) {
+    if (data::IsTime(c.type)) {
       for (const auto& part : c.parts) names.push_back(c.name + "." + part);
     } else if (category && method_ == "onehot") {
       for (const auto& level : c.kept) names.push_back(c.name + "=" + level);
@@ -1003,9 +998,9 @@ Pipeline Pipeline::Load(std::string_view bytes) {
       c.ordinal = NumericFromJson(cj.at("ordinal"));
       c.encoding = cj.at("encoding").get<std::vector<std::vector<double>>>();
       c.prior = cj.at("prior").get<std::vector<double>>();
-      const bool numeric_ok = IsNumericType(c.type) ? c.numeric.size() == 1
-                              : IsTimeType(c.type)  ? c.numeric.size() == c.parts.size()
-                                                    : true;
+      const bool numeric_ok = data::IsNumeric(c.type) ? c.numeric.size() == 1
+                              : data::IsTime(c.type)  ? c.numeric.size() == c.parts.size()
+                                                      : true;
       bool encoding_ok = true;
       for (const auto& e : c.encoding) encoding_ok = encoding_ok && e.size() == c.prior.size();
       if (!numeric_ok || !encoding_ok ||
