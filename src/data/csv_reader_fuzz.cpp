@@ -1,8 +1,9 @@
 // libFuzzer target: the CSV reader, type inference and value conversion on arbitrary bytes. The
 // first byte chooses the reader's options (delimiter, buffer size, trickling reads). Besides
-// crashes and sanitizer reports it checks three properties and traps when one fails:
-// every value inference accepted converts under the inferred type; a second pass reads the same
-// records; a reader started at a record's offset reads the same records from there.
+// crashes and sanitizer reports it checks four properties and traps when one fails:
+// every value inference accepted converts under the inferred type; blocks of records hold what
+// one record at a time reads; a second pass reads the same records; a reader started at a
+// record's offset reads the same records from there.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -106,6 +107,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ++rows;
       }
       Check(chunk.size() == rows);
+    }
+
+    // The same records in blocks of 1 to 5, through the same small buffer and pieces.
+    {
+      CsvOptions blocks = options;
+      blocks.delimiter = delimiter;
+      TrickleSource trickle(input);
+      MemorySource whole(input);
+      CsvReader reader((flags & 0x40) != 0 ? static_cast<ByteSource&>(trickle) : whole, blocks);
+      Records got;
+      std::vector<std::string_view> fields;
+      std::vector<size_t> ends;
+      while (size_t n = reader.NextBlock(fields, ends, 1 + input.size() % 5)) {
+        for (size_t r = 0; r < n; ++r) {
+          got.emplace_back(fields.begin() + static_cast<std::ptrdiff_t>(r == 0 ? 0 : ends[r - 1]),
+                           fields.begin() + static_cast<std::ptrdiff_t>(ends[r]));
+        }
+      }
+      Check(got == first.records);
     }
 
     // The same records again, with the detected delimiter, in one piece; then from an offset.
