@@ -103,7 +103,7 @@ class TypeInferrer {
 
  private:
   FieldFit CheckTypes(std::string_view field);
-  // AddLevel for a value not seen before, which belongs in the empty `slot`.
+  // AddLevel for a value not seen before, with its slot key (Word) and hash.
   uint32_t NewLevel(std::string_view field, uint64_t word, size_t hash, std::deque<std::string>* dropped);
   void Rehash(size_t slots);
 
@@ -158,7 +158,8 @@ class ColumnGuess {
   bool Add(std::string_view field) { return AddMany(&field, 1, 1) == 1; }
   // Adds the fields first[0], first[stride], ... (n of them), as Add one after the other would;
   // returns how many were added, fewer than n when Add would have returned false for the next.
-  // Faster per field than Add: a run of numbers or strings is read in one tight loop.
+  // Faster per field than Add: while the run's type holds (numbers, integers, YYYY-MM-DD dates,
+  // booleans, strings), its fields go through one tight loop.
   size_t AddMany(const std::string_view* first, size_t stride, size_t n);
   void Restart();
   // Call after the run's last field.

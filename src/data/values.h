@@ -93,7 +93,7 @@ std::optional<DatetimeFit> ParseDatetimeEitherOrder(std::string_view s);
 // The bytes of a string of at most 8 (`n`) as one word, distinct for distinct strings of the
 // same length: two overlapping 4-byte loads, or for under 4 bytes the first, middle and last.
 // Never a load per byte: bytes stored one by one and read back as a word stall the CPU, and the
-// lookups below run for every category field.
+// category lookups (the hash below, TypeInferrer's slots) run for every category field.
 inline uint64_t ShortWord(const char* p, size_t n) {
   if (n >= 4) {
     uint32_t head = 0;
@@ -128,13 +128,6 @@ struct ShortStringHash {
     return static_cast<size_t>(h ^ (h >> 32));
   }
 };
-
-// a == b, without a call to memcmp for strings of up to 8 bytes.
-inline bool SameString(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  if (a.size() <= 8) return ShortWord(a.data(), a.size()) == ShortWord(b.data(), b.size());
-  return std::memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // Converts the text of one column, whose type is already known, into a ColumnChunk.
 //
