@@ -209,8 +209,7 @@ size_t ColumnGuess::AddMany(const std::string_view* first, size_t stride, size_t
     } else if (started_ && chunk_.type == ColumnType::kInteger) {
       for (int64_t v = 0; i < n && ParseInteger(first[i * stride], v); ++i) {
         inferrer_.AddParsed();
-        if (v == 0 && TrimSpaces(first[i * stride]).front() == '-') negative_zeros_.push_back(chunk_.size());
-        chunk_.AppendInt(v);
+        AppendInteger(v, first[i * stride]);
       }
     }
     if (i == n) break;
@@ -262,11 +261,14 @@ bool ColumnGuess::AddOne(std::string_view field) {
       chunk_.AppendInt(fit.datetime.time.micros);
       month_first_differs_ = month_first_differs_ || fit.datetime.orders_differ;
       break;
-    default:
-      if (fit.integer == 0 && TrimSpaces(field).front() == '-') negative_zeros_.push_back(chunk_.size());
-      chunk_.AppendInt(fit.integer);
+    default: AppendInteger(fit.integer, field);
   }
   return true;
+}
+
+void ColumnGuess::AppendInteger(int64_t v, std::string_view field) {
+  if (v == 0 && TrimSpaces(field).front() == '-') negative_zeros_.push_back(chunk_.size());
+  chunk_.AppendInt(v);
 }
 
 void ColumnGuess::AddString(std::string_view field, bool counted) {

@@ -180,6 +180,8 @@ class ColumnGuess {
  private:
   void Start(ColumnType type);
   bool AddOne(std::string_view field);  // Add, without the fast paths for settled runs
+  // Appends integer `v` read from `field`, noting a "-0" for ToNumbers.
+  void AppendInteger(int64_t v, std::string_view field);
   // Adds a field to a run of strings; `counted`: AddValue has already seen it.
   void AddString(std::string_view field, bool counted = false);
   void CodesToText(const std::deque<std::string>& levels);
