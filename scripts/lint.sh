@@ -15,7 +15,7 @@ if [ "${CI:-}" = true ] || [ "${LINT_ALL:-}" = 1 ]; then
   sources=$(git ls-files 'src/*.cpp' | grep -v '_test\.cpp$' || true)
 else
   base=$(git rev-parse --verify -q origin/main || echo HEAD)
-  sources=$( (git diff --name-only "$base" -- 'src/*.cpp'; git ls-files --others --exclude-standard 'src/*.cpp') |
+  sources=$( (git diff --name-only --diff-filter=d "$base" -- 'src/*.cpp'; git ls-files --others --exclude-standard 'src/*.cpp') |
     grep -v '_test\.cpp$' | sort -u || true)
 fi
 [ -z "$sources" ] && { echo "lint: no sources for clang-tidy"; exit 0; }

@@ -11,7 +11,7 @@ packages=(
   libboost-dev libspdlog-dev libcli11-dev nlohmann-json3-dev prometheus-cpp-dev
   libsqlite3-dev libpq-dev libssl-dev libargon2-dev libhiredis-dev libxxhash-dev
   libhowardhinnant-date-dev tzdata
-  libeigen3-dev libxgboost-dev liblinear-dev
+  libeigen3-dev liblinear-dev
 )
 # Node.js may come from elsewhere than Debian (a newer release); only install Debian's when there
 # is none, since the two conflict.

@@ -101,11 +101,12 @@ nlohmann::json KMeansParams(const playground::ml::AlgorithmSpec& algorithm) {
 int main(int argc, char** argv) {
   using namespace playground::ml;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: ml_fit_bench DATA_DIR [THREADS]\n");
+    std::fprintf(stderr, "usage: ml_fit_bench DATA_DIR [THREADS [ALGORITHM]]\n");
     return 2;
   }
   std::string dir = argv[1];
   int threads = argc > 2 ? std::stoi(argv[2]) : 2;
+  std::string only = argc > 3 ? argv[3] : "";  // fit just this algorithm (for profiling)
   Table classification_train;
   Table classification_test;
   Table regression_train;
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
                       {"ridge", Task::kRegression},           {"gradient_boosting", Task::kRegression},
                       {"random_forest", Task::kRegression}};
   for (const auto& run : runs) {
+    if (!only.empty() && only != run.algorithm) continue;
     const AlgorithmSpec* algorithm = nullptr;
     for (const auto& spec : Algorithms()) {
       if (spec.name == run.algorithm) algorithm = &spec;

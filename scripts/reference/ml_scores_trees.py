@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/ml/scores_trees.json: the test-set scores scikit-learn's tree ensembles
-reach with their defaults on the sample datasets, the bar the XGBoost-backed gradient_boosting and
-random_forest algorithms must meet in src/ml/xgboost_models_test.cpp.
+reach with their defaults on the sample datasets, the bar the gradient_boosting and random_forest
+algorithms must meet in src/ml/tree_models_test.cpp.
 
 For each dataset the rows are those of tests/fixtures/ml/splits.json (the split the C++ tests
 use); classes are numbered in sorted order like the C++ loader. Scores: accuracy for

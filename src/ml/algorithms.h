@@ -8,7 +8,7 @@
 
 namespace playground::ml::detail {
 
-std::vector<AlgorithmSpec> TreeAlgorithms();       // xgboost_models.cpp: gradient boosting, random forest
+std::vector<AlgorithmSpec> TreeAlgorithms();       // tree_models.cpp: gradient boosting, random forest
 std::vector<AlgorithmSpec> LinearAlgorithms();     // linear_models.cpp: linear, ridge, lasso (Eigen)
 std::vector<AlgorithmSpec> LiblinearAlgorithms();  // liblinear_models.cpp: logistic L1/L2, linear SVM/SVR
 std::vector<AlgorithmSpec> NeighbourAlgorithms();  // neighbours.cpp: k-NN, naive Bayes, k-means

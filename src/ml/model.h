@@ -101,7 +101,7 @@ struct ModelSpec {
 struct AlgorithmSpec {
   std::string name;     // e.g. "random_forest"
   std::string title;    // e.g. "Random forest"
-  std::string library;  // what implements it, e.g. "XGBoost"
+  std::string library;  // what implements it, e.g. "liblinear"
   std::vector<Task> tasks;
   std::vector<ParamSpec> params;
   std::function<std::unique_ptr<Model>(const ModelSpec&)> make;

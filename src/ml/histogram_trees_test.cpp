@@ -1,0 +1,201 @@
+// Tests of the histogram tree engine: binning, the optimality of every split against a brute-force
+// search over the raw values (which also checks histograms derived by subtraction), agreement of
+// the training partition with prediction on raw values, and row sampling.
+#include "ml/histogram_trees.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <set>
+#include <vector>
+
+namespace playground::ml::detail {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+TEST(BinnedMatrixTest, FewDistinctValuesGetABinEachAndMissingGetsBinZero) {
+  Matrix x(6, 1);
+  float values[] = {3, 1, kNaN, 2, 3, 1};
+  for (std::size_t r = 0; r < 6; ++r) x.at(r, 0) = values[r];
+  BinnedMatrix bins(x, 255, 1, 1);
+  ASSERT_EQ(bins.Bins(0), 3);
+  EXPECT_EQ(bins.Cut(0, 1), 1.5F);
+  EXPECT_EQ(bins.Cut(0, 2), 2.5F);
+  EXPECT_TRUE(std::isinf(bins.Cut(0, 3)));
+  std::vector<int> expected = {3, 1, 0, 2, 3, 1};
+  for (std::size_t r = 0; r < 6; ++r) EXPECT_EQ(bins.Row(r)[0], expected[r]) << r;
+}
+
+TEST(BinnedMatrixTest, BinsAgreeWithTheCutsOnManyValues) {
+  // "bin <= b" must be exactly "v <= Cut(b)" for every value and bin, the rule prediction uses.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<float> normal;
+  Matrix x(70000, 3);
+  for (std::size_t r = 0; r < x.rows; ++r) {
+    x.at(r, 0) = normal(rng);
+    x.at(r, 1) = std::round(normal(rng) * 3);  // few distinct values, many ties
+    x.at(r, 2) = r % 11 == 0 ? kNaN : (r % 5 == 0 ? std::numeric_limits<float>::infinity() : normal(rng));
+  }
+  BinnedMatrix bins(x, 64, 9, 2);
+  for (std::size_t c = 0; c < 3; ++c) {
+    ASSERT_LE(bins.Bins(c), 64);
+    for (std::size_t r = 0; r < x.rows; r += 7) {
+      float v = x.at(r, c);
+      int bin = bins.Row(r)[c];
+      if (std::isnan(v)) {
+        EXPECT_EQ(bin, 0);
+        continue;
+      }
+      ASSERT_GE(bin, 1);
+      EXPECT_LE(v, bins.Cut(c, bin)) << "row " << r << " feature " << c;
+      if (bin > 1) {
+        EXPECT_GT(v, bins.Cut(c, bin - 1)) << "row " << r << " feature " << c;
+      }
+    }
+  }
+  EXPECT_GT(bins.Bins(0), 60);  // evenly spaced ranks of a continuous feature fill the bins
+}
+
+// The loss reduction of putting `left` rows on one side, as the engine scores it (lambda only).
+double SplitGain(const std::vector<double>& g, const std::vector<double>& h, const std::vector<bool>& left,
+                 double lambda) {
+  double gl = 0, hl = 0, gr = 0, hr = 0;
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    (left[i] ? gl : gr) += g[i];
+    (left[i] ? hl : hr) += h[i];
+  }
+  if (hl < 1 || hr < 1) return -1;
+  auto score = [&](double a, double b) { return a * a / (b + lambda); };
+  return 0.5 * (score(gl, hl) + score(gr, hr) - score(gl + gr, hl + hr));
+}
+
+// Grows a tree on n rows of 4 features of at most 40 distinct values (so every value has its own
+// bin and a brute-force search sees the same candidates), one with missing values, and checks it.
+void CheckGrownTree(std::size_t n, int depth) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<int> level(0, 39);
+  std::normal_distribution<double> noise;
+  Matrix x(n, 4);
+  std::vector<GradientPair> gradients(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    for (std::size_t c = 0; c < 4; ++c) x.at(r, c) = static_cast<float>(level(rng));
+    if (r % 9 == 0) x.at(r, 3) = kNaN;
+    double target = (x.at(r, 0) > 20 ? 2.0 : 0.0) + 0.05 * x.at(r, 1) + (std::isnan(x.at(r, 3)) ? 1.5 : 0.0);
+    gradients[r] = {static_cast<float>(-(target + noise(rng))), 1.0F};
+  }
+  BinnedMatrix bins(x, 255, 1, 1);
+  std::vector<std::uint32_t> rows(n);
+  for (std::size_t r = 0; r < n; ++r) rows[r] = static_cast<std::uint32_t>(r);
+  std::vector<std::uint32_t> features = {0, 1, 2, 3};
+  GrowOptions options;
+  options.max_depth = depth;
+  options.lambda = 1;
+  options.learning_rate = 0.5;
+  options.threads = 2;
+  std::vector<double> gain(4, 0.0);
+  GrowWorkspace workspace;
+  std::mt19937_64 tree_rng(1);
+  auto order = rows;
+  auto grown = GrowTree(bins, gradients, order, features, options, tree_rng, gain, workspace);
+  const auto& nodes = grown.tree.nodes;
+  ASSERT_GT(nodes.size(), 15U);
+  EXPECT_GT(gain[0], gain[2]);
+  EXPECT_GT(gain[3], 0);  // the missing values carry signal
+
+  // Rows reaching each node, by walking the raw values.
+  std::vector<std::vector<std::size_t>> reach(nodes.size());
+  for (std::size_t r = 0; r < n; ++r) {
+    std::size_t i = 0;
+    reach[0].push_back(r);
+    while (!nodes[i].leaf()) {
+      float v = x.at(r, nodes[i].feature());
+      bool left = std::isnan(v) ? (nodes[i].flags & TreeNode::kMissingLeft) != 0 : v <= nodes[i].value;
+      i = nodes[i].left + (left ? 0 : 1);
+      reach[i].push_back(r);
+    }
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& mine = reach[i];
+    std::vector<double> g, h;
+    for (auto r : mine) {
+      g.push_back(gradients[r].g);
+      h.push_back(gradients[r].h);
+    }
+    if (nodes[i].leaf()) continue;
+    // Brute force: every feature, every threshold between observed values, missing either way.
+    double best = 0;
+    for (std::size_t c = 0; c < 4; ++c) {
+      for (int t = 0; t < 40; ++t) {
+        for (bool missing_left : {false, true}) {
+          std::vector<bool> left;
+          for (auto r : mine) {
+            float v = x.at(r, c);
+            left.push_back(std::isnan(v) ? missing_left : v <= static_cast<float>(t));
+          }
+          best = std::max(best, SplitGain(g, h, left, options.lambda));
+        }
+      }
+    }
+    std::vector<bool> chosen;
+    for (auto r : mine) {
+      float v = x.at(r, nodes[i].feature());
+      chosen.push_back(std::isnan(v) ? (nodes[i].flags & TreeNode::kMissingLeft) != 0 : v <= nodes[i].value);
+    }
+    EXPECT_NEAR(SplitGain(g, h, chosen, options.lambda), best, 1e-6 * best) << "node " << i;
+  }
+
+  // The leaves hold every row once, and each leaf's rows are the ones prediction sends there.
+  std::multiset<std::uint32_t> seen;
+  for (const auto& leaf : grown.leaves) {
+    double g = 0, h = 0;
+    for (auto i = leaf.begin; i < leaf.end; ++i) {
+      seen.insert(order[i]);
+      g += gradients[order[i]].g;
+      h += gradients[order[i]].h;
+      EXPECT_EQ(grown.tree.Predict(x.values.data() + order[i] * x.cols), leaf.value);
+    }
+    EXPECT_FLOAT_EQ(leaf.value, static_cast<float>(-g / (h + options.lambda) * options.learning_rate));
+  }
+  EXPECT_EQ(seen.size(), n);
+  EXPECT_EQ(std::set<std::uint32_t>(seen.begin(), seen.end()).size(), n);
+
+  // Another thread count grows the same tree.
+  options.threads = 1;
+  std::mt19937_64 again_rng(1);
+  auto again_order = rows;
+  std::vector<double> again_gain(4, 0.0);
+  auto again = GrowTree(bins, gradients, again_order, features, options, again_rng, again_gain, workspace);
+  ASSERT_EQ(again.tree.nodes.size(), nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    EXPECT_EQ(again.tree.nodes[i].value, nodes[i].value);
+    EXPECT_EQ(again.tree.nodes[i].flags, nodes[i].flags);
+  }
+}
+
+TEST(GrowTreeTest, HistogramSplitsAreTheBestAndLeavesMatchPrediction) {
+  // The top levels keep histograms and derive the larger child's by subtraction.
+  CheckGrownTree(6000, 4);
+}
+
+TEST(GrowTreeTest, SplitsBetweenRawValuesAreTheBestAndLeavesMatchPrediction) {
+  // Nodes of at most 128 rows sort their raw values instead.
+  CheckGrownTree(250, 6);
+}
+
+TEST(SampleRowsTest, ExactCountAscendingAndDistinct) {
+  std::mt19937_64 rng(2);
+  auto rows = SampleRows(1000, 632, rng);
+  ASSERT_EQ(rows.size(), 632U);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+  EXPECT_EQ(std::set<std::uint32_t>(rows.begin(), rows.end()).size(), 632U);
+  EXPECT_LT(rows.back(), 1000U);
+  EXPECT_EQ(SampleRows(10, 20, rng).size(), 10U);
+  EXPECT_NE(SampleRows(1000, 500, rng), SampleRows(1000, 500, rng));
+}
+
+}  // namespace
+}  // namespace playground::ml::detail
