@@ -176,7 +176,8 @@ int main(int argc, char** argv) {
                              {"library", "playground (" + algorithm->library + ")"},
                              {"fit_seconds", std::round(seconds * 1000) / 1000},
                              {"metric", metric},
-                             {"score", std::round(score * 1e5) / 1e5}};
+                             {"score", std::round(score * 1e5) / 1e5},
+                             {"model_bytes", model->Save().size()}};
       std::cout << line.dump() << std::endl;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "skipping %s (%s): %s\n", run.algorithm, std::string(TaskName(run.task)).c_str(), e.what());
