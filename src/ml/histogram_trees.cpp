@@ -210,7 +210,7 @@ std::vector<std::uint32_t> SampleRows(std::size_t n, std::size_t count, std::mt1
 }
 
 BinnedMatrix::BinnedMatrix(const Matrix& x, int max_bins, std::uint64_t seed, int threads)
-    : raw_(&x), rows_(x.rows), cols_(x.cols), cuts_(x.cols), bins_(x.rows * x.cols) {
+    : raw_(&x), rows_(x.rows), cols_(x.cols), cuts_(x.cols), bins_(x.rows * x.cols), columns_(x.rows * x.cols) {
   max_bins = std::clamp(max_bins, 2, kMaxBins);
   std::vector<std::uint32_t> sample;
   if (rows_ > kCutSampleRows) {
@@ -240,7 +240,10 @@ BinnedMatrix::BinnedMatrix(const Matrix& x, int max_bins, std::uint64_t seed, in
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* in = x.values.data() + static_cast<std::size_t>(r) * cols_;
     std::uint8_t* out = bins_.data() + static_cast<std::size_t>(r) * cols_;
-    for (std::size_t c = 0; c < cols_; ++c) out[c] = BinOf(cuts_[c], in[c]);
+    for (std::size_t c = 0; c < cols_; ++c) {
+      out[c] = BinOf(cuts_[c], in[c]);
+      columns_[c * rows_ + static_cast<std::size_t>(r)] = out[c];
+    }
   }
 }
 
@@ -470,6 +473,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
     for (std::int64_t s = 0; s < split_count; ++s) {
       const auto& open = level[splits[static_cast<std::size_t>(s)].first];
       const auto& split = best[splits[static_cast<std::size_t>(s)].first];
+      const std::uint8_t* column = x.Column(split.feature);
       std::uint32_t left = open.begin;
       std::uint32_t right = open.begin;
       for (std::uint32_t i = open.begin; i < open.end; ++i) {
@@ -482,7 +486,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
           float v = x.Value(row, split.feature);
           go_left = v != v ? split.missing_left : v <= split.threshold;
         } else {
-          std::uint8_t bin = x.Row(row)[split.feature];
+          std::uint8_t bin = column[row];
           go_left = bin == 0 ? split.missing_left : bin <= split.bin;
         }
         rows[left] = row;

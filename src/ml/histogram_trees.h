@@ -20,7 +20,9 @@
 
 namespace playground::ml::detail {
 
-// The rows' features as bin numbers, row-major (one byte per value). Bin 0 holds missing values
+// The rows' features as bin numbers, one byte per value, both row-major (for histograms, which
+// read every feature of a row) and column-major (for partitions, which read one feature of many
+// rows: a column stays in cache where the row-major bytes do not). Bin 0 holds missing values
 // (NaN); a value v of feature c falls in bin 1 + the index of the first cut of c that is >= v, so
 // "bin <= b" is the same test as "v <= Cut(c, b)". The raw values stay readable through Value
 // (small nodes split between them), so the Matrix must outlive this. Immutable after construction,
@@ -37,6 +39,7 @@ class BinnedMatrix {
   std::size_t rows() const { return rows_; }
   std::size_t cols() const { return cols_; }
   const std::uint8_t* Row(std::size_t r) const { return bins_.data() + r * cols_; }
+  const std::uint8_t* Column(std::size_t c) const { return columns_.data() + c * rows_; }
   float Value(std::size_t r, std::size_t c) const { return raw_->values[r * cols_ + c]; }
   // The largest value of bin `bin` (1-based) of feature `c`; the last bin's is +infinity.
   float Cut(std::size_t c, int bin) const { return cuts_[c][static_cast<std::size_t>(bin) - 1]; }
@@ -50,6 +53,7 @@ class BinnedMatrix {
   std::size_t cols_;
   std::vector<std::vector<float>> cuts_;
   std::vector<std::uint8_t> bins_;
+  std::vector<std::uint8_t> columns_;
 };
 
 // One node of a grown tree: a split "row[feature] <= value goes to `left`, else to left + 1",
