@@ -207,7 +207,8 @@ class TreeEnsemble : public Model {
     } catch (const nlohmann::json::exception&) {
       Fail(ErrorCode::kInvalidArgument, "the saved model's header is incomplete");
     }
-    if (outputs != Outputs() || trees % outputs != 0 || features == 0 || features > TreeNode::kFeatureMask) {
+    if (outputs != Outputs() || trees == 0 || trees % outputs != 0 || features == 0 ||
+        features > TreeNode::kFeatureMask) {
       Fail(ErrorCode::kInvalidArgument, "the saved model's header does not describe a " + algorithm_ + " model");
     }
     Reader body(bytes.substr(newline + 1));

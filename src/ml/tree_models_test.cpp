@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <numeric>
@@ -233,6 +234,22 @@ TEST_P(TreeModelsAlgorithmTest, RefusesWhatItCannotDo) {
   EXPECT_THROW(MakeModel(GetParam(), SpecFor(GetParam(), split))->Load(truncated), core::Error);
   auto header_only = bytes.substr(0, bytes.find('\n') + 1) + "not a booster";
   EXPECT_THROW(MakeModel(GetParam(), SpecFor(GetParam(), split))->Load(header_only), core::Error);
+  // A header that promises no trees, with the base scores and gains (a forest's mean over no
+  // trees would divide by zero), and a split whose child points back at it (a walk that never
+  // ends). The first tree's root, a split, follows the base scores, the gains and its node count.
+  auto newline = bytes.find('\n');
+  auto header = nlohmann::json::parse(bytes.substr(0, newline));
+  auto scores = sizeof(double) * (header.at("outputs").get<std::size_t>() + split.train.x.cols);
+  header["trees"] = 0;
+  expect_code(core::ErrorCode::kInvalidArgument, [&] {
+    MakeModel(GetParam(), SpecFor(GetParam(), split))->Load(header.dump() + "\n" + bytes.substr(newline + 1, scores));
+  });
+  auto looped = bytes;
+  auto root = newline + 1 + scores + sizeof(std::uint32_t);
+  std::uint32_t self = 0;
+  std::memcpy(looped.data() + root + 8, &self, sizeof(self));
+  expect_code(core::ErrorCode::kInvalidArgument,
+              [&] { MakeModel(GetParam(), SpecFor(GetParam(), split))->Load(looped); });
 }
 
 TEST_P(TreeModelsAlgorithmTest, TrainsWithMissingValues) {
