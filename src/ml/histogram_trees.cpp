@@ -259,9 +259,8 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
   const std::size_t node_bins = cols * kHistogramBins;
 
   // The rows' gradients in the order of `rows`, moved with them, so histogram building reads them
-  // in sequence.
-  // The root's sums are taken per fixed chunk and added in chunk order, so they do not depend on
-  // the thread count.
+  // in sequence. The root's sums are taken per fixed chunk and added in chunk order, so they do
+  // not depend on the thread count.
   auto& ordered = workspace.ordered;
   ordered.resize(rows.size());
   constexpr std::size_t kChunk = 16384;
@@ -301,6 +300,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
   for (auto& bins : scratch) bins.resize(std::max(bins.size(), per_node * kHistogramBins));
   entries.resize(std::max(entries.size(), static_cast<std::size_t>(threads)));
   std::vector<std::uint32_t> chosen;
+  std::vector<std::uint32_t> pick;
   std::vector<Task> tasks;
   std::vector<Candidate> found;
 
@@ -330,7 +330,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
     for (std::size_t n = 0; n < count; ++n) {
       auto* mine = chosen.data() + n * per_node;
       if (sampled) {
-        std::vector<std::uint32_t> pick(features.begin(), features.end());
+        pick.assign(features.begin(), features.end());
         for (std::size_t j = 0; j < per_node; ++j) {
           std::uniform_int_distribution<std::size_t> draw(j, pick.size() - 1);
           std::swap(pick[j], pick[draw(rng)]);
