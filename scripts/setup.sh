@@ -20,7 +20,7 @@ if [ "$mode" = test ]; then
   packages+=(
     libgtest-dev libgmock-dev
     clang-format clang-tidy
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev libomp-dev
     postgresql-15 pgbouncer redis-server
     curl
     chromium
