@@ -440,13 +440,12 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
     run_range(0, first_derived);
     run_range(first_derived, tasks.size());
 
-    // Each node's best split over its tasks (the first on ties, so the lowest feature).
+    // Each node's best split over its tasks (the first on ties, so the lowest feature; every
+    // task's gain is above the default 0).
     std::vector<Candidate> best(count);
-    std::vector<bool> tried(count, false);
     for (std::size_t t = 0; t < tasks.size(); ++t) {
       auto& mine = best[tasks[t].open];
-      if (!tried[tasks[t].open] || found[t].gain > mine.gain) mine = found[t];
-      tried[tasks[t].open] = true;
+      if (found[t].gain > mine.gain) mine = found[t];
     }
 
     // Split: children are appended in pairs; rows are partitioned stably within their node.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "data/types.h"
 #include "ml/algorithms.h"
 #include "ml/histogram_trees.h"
 
@@ -40,12 +40,6 @@ constexpr std::string_view kSavedFormat = "playground-trees";
 constexpr int kSavedVersion = 1;
 // Rows per parallel chunk of prediction.
 constexpr std::int64_t kPredictChunk = 256;
-
-std::string NumberText(double value) {
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return {buffer, result.ptr};
-}
 
 std::vector<std::uint32_t> AllIndexes(std::size_t n) {
   std::vector<std::uint32_t> all(n);
@@ -292,7 +286,7 @@ class TreeEnsemble : public Model {
       if (IsClassification(spec_.task)) {
         if (!(label >= 0 && label < static_cast<double>(spec_.classes) && std::floor(label) == label)) {
           Fail(ErrorCode::kValidation, "class labels must be class indexes 0 to " + std::to_string(spec_.classes - 1) +
-                                           " (got " + NumberText(label) + ")");
+                                           " (got " + data::FormatNumber(label) + ")");
         }
       } else if (!std::isfinite(label)) {
         Fail(ErrorCode::kValidation, "regression targets must be finite numbers; remove or impute missing targets");
