@@ -109,52 +109,74 @@ struct GrowOptions {
   int threads = 1;
 };
 
-// The rows of one leaf after growing: rows[begin, end) of the span given to GrowTree.
-struct LeafRows {
-  std::uint32_t begin;
-  std::uint32_t end;
-  float value;
-};
-
 struct GrownTree {
   Tree tree;
-  std::vector<LeafRows> leaves;
+  // Per node: the bin its split tests ("bin <= b" is "value <= threshold"), or 0 for a split
+  // between raw values, which bins cannot tell apart.
+  std::vector<std::uint8_t> bins;
+
+  // The tree's output for row r of the matrix it was grown on, read from its bins where it can:
+  // a row's bins take a quarter of the cache lines its raw values do.
+  float PredictBinned(const BinnedMatrix& x, std::size_t r) const {
+    const std::uint8_t* row = x.Row(r);
+    std::uint32_t at = 0;
+    while (!tree.nodes[at].leaf()) {
+      const TreeNode& node = tree.nodes[at];
+      bool left;
+      if (bins[at] != 0) {
+        std::uint8_t bin = row[node.feature()];
+        left = bin == 0 ? (node.flags & TreeNode::kMissingLeft) != 0 : bin <= bins[at];
+      } else {
+        float v = x.Value(r, node.feature());
+        left = v != v ? (node.flags & TreeNode::kMissingLeft) != 0 : v <= node.value;
+      }
+      at = node.left + (left ? 0U : 1U);
+    }
+    return tree.nodes[at].value;
+  }
 };
 
-// Sums of the gradients and hessians of the rows in one histogram bin.
-struct HistogramBin {
-  double g;
-  double h;
-};
+// A gradient and hessian, or a sum of them, in fixed point: g * 2^32 + h in steps chosen per tree
+// (h >= 0), so that one integer addition adds both, and sums are exact whatever their order: a
+// histogram derived by subtraction holds no rounding noise, and any thread count finds the same
+// sums.
+using PackedSum = std::int64_t;
 
 // One small node's row for a feature, when its split is found by sorting instead of a histogram.
 struct BinEntry {
   float value;
-  float g;
-  float h;
+  PackedSum sum;
 };
 
 // The buffers GrowTree works in, kept from one tree to the next so that growing a tree does not
 // clear megabytes of fresh memory. Requires external synchronization: one per growing thread.
 struct GrowWorkspace {
-  std::vector<GradientPair> ordered;
-  std::vector<GradientPair> spare_gradients;
+  std::vector<PackedSum> packed;  // each row's gradient
+  std::vector<std::uint32_t> next_rows;
   std::vector<std::uint32_t> spare_rows;
-  std::vector<HistogramBin> pool;
-  std::vector<HistogramBin> parent_pool;
-  std::vector<std::vector<HistogramBin>> scratch;  // per thread
-  std::vector<std::vector<BinEntry>> entries;      // per thread
+  std::vector<PackedSum> pool;
+  std::vector<PackedSum> parent_pool;
+  std::vector<std::vector<PackedSum>> scratch;  // per thread
+  std::vector<std::vector<BinEntry>> entries;   // per thread
 };
 
-// Grows one tree on `rows` (indices into `x` and `gradients`), which it reorders so that each
-// leaf's rows are contiguous. `features` lists the features this tree may use. Split gains are
-// added to `gain` (one entry per feature of x). Deterministic for a given `rng` state whatever
+// Grows one tree on `rows` (distinct indices into `x` and `gradients`; their order is left
+// changed).
+// `features` lists the features this tree may use. Split gains are added to `gain` (one entry
+// per feature of x). When `row_values` is not empty, row_values[r] is set, for each r of `rows`,
+// to the value of the leaf r ends in. Deterministic for a given `rng` state whatever
 // options.threads is.
 GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradients, std::span<std::uint32_t> rows,
                    std::span<const std::uint32_t> features, const GrowOptions& options, std::mt19937_64& rng,
-                   std::vector<double>& gain, GrowWorkspace& workspace);
+                   std::vector<double>& gain, GrowWorkspace& workspace, std::span<float> row_values = {});
 
 // `count` of the numbers 0..n-1, drawn without replacement, in ascending order.
 std::vector<std::uint32_t> SampleRows(std::size_t n, std::size_t count, std::mt19937_64& rng);
+
+// Each of the numbers 0..n-1 with probability `fraction`, independently, in ascending order; the
+// numbers not drawn go to `others`, also in ascending order. Which are drawn depends on `seed`
+// only, not on `threads`.
+std::vector<std::uint32_t> BernoulliRows(std::size_t n, double fraction, std::uint64_t seed, int threads,
+                                         std::vector<std::uint32_t>& others);
 
 }  // namespace playground::ml::detail

@@ -347,41 +347,44 @@ class GradientBoosting final : public TreeEnsemble {
     const double subsample = p.at("subsample").get<double>();
     const double colsample = p.at("colsample_bytree").get<double>();
     const int rounds = p.at("n_estimators").get<int>();
-    const auto sample_rows = static_cast<std::size_t>(std::max(1.0, std::round(subsample * static_cast<double>(n))));
     const auto sample_features =
         static_cast<std::size_t>(std::max(1.0, std::round(colsample * static_cast<double>(x.cols))));
 
     std::vector<std::vector<GradientPair>> gradients(k, std::vector<GradientPair>(n));
-    std::vector<std::uint8_t> sampled(n);
+    std::vector<std::uint32_t> others;  // the rows a round did not draw
+    std::vector<float> row_values(n);   // each drawn row's leaf value in the last tree
     GrowWorkspace workspace;
     for (int round = 0; round < rounds; ++round) {
       ComputeGradients(y, scores, gradients, threads);
-      auto rows = sample_rows < n ? SampleRows(n, sample_rows, rng) : AllIndexes(n);
+      // Rows are drawn one by one, as XGBoost does (the count varies a little); a draw of none,
+      // possible on a handful of rows, takes them all.
+      others.clear();
+      auto rows = subsample < 1 ? BernoulliRows(n, subsample, rng(), threads, others) : AllIndexes(n);
+      if (rows.empty()) {
+        rows = AllIndexes(n);
+        others.clear();
+      }
       auto features = sample_features < x.cols ? SampleRows(x.cols, sample_features, rng) : AllIndexes(x.cols);
-      std::fill(sampled.begin(), sampled.end(), 0);
-      for (auto r : rows) sampled[r] = 1;
       for (std::size_t c = 0; c < k; ++c) {
         auto order = rows;
-        auto grown = GrowTree(bins, gradients[c], order, features, options, rng, gain_, workspace);
-        // The sampled rows' new scores come from their leaves; the others walk the tree, as
-        // prediction will. Every row is written by one iteration only.
-        auto leaves = static_cast<std::int64_t>(grown.leaves.size());
+        auto grown = GrowTree(bins, gradients[c], order, features, options, rng, gain_, workspace, row_values);
+        // The drawn rows' new scores come from their leaves; the others walk the tree on their
+        // bins. They are too sparse for the hardware to fetch ahead: it is asked for the one 16 on.
+        const auto drawn = static_cast<std::int64_t>(rows.size());
+        const auto walkers = static_cast<std::int64_t>(others.size());
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
-#pragma omp for schedule(dynamic) nowait
-          for (std::int64_t l = 0; l < leaves; ++l) {
-            const auto& leaf = grown.leaves[static_cast<std::size_t>(l)];
-            for (auto i = leaf.begin; i < leaf.end; ++i) scores[order[i] * k + c] += leaf.value;
+#pragma omp for schedule(static) nowait
+          for (std::int64_t i = 0; i < drawn; ++i) {
+            std::size_t row = rows[static_cast<std::size_t>(i)];
+            scores[row * k + c] += row_values[row];
           }
-          if (rows.size() < n) {
 #pragma omp for schedule(static)
-            for (std::int64_t r = 0; r < static_cast<std::int64_t>(n); ++r) {
-              auto row = static_cast<std::size_t>(r);
-              // Rows are visited in order but a fifth of them, too sparsely for the hardware to
-              // fetch ahead: ask for the row 16 ahead.
-              if (row + 16 < n) __builtin_prefetch(x.values.data() + (row + 16) * x.cols);
-              if (sampled[row] == 0) scores[row * k + c] += grown.tree.Predict(x.values.data() + row * x.cols);
-            }
+          for (std::int64_t i = 0; i < walkers; ++i) {
+            auto at = static_cast<std::size_t>(i);
+            if (at + 16 < others.size()) __builtin_prefetch(bins.Row(others[at + 16]));
+            std::size_t row = others[at];
+            scores[row * k + c] += grown.PredictBinned(bins, row);
           }
         }
         trees_.push_back(std::move(grown.tree));
@@ -619,7 +622,13 @@ std::vector<ParamSpec> GradientBoostingParams() {
       {"learning_rate", Type::kNumber, 0.0001, 1, 0.1, {}, "Shrinkage of each tree's contribution (eta)."},
       {"max_depth", Type::kInteger, 1, 20, 6, {}, "Maximum depth of each tree."},
       {"min_child_weight", Type::kNumber, 0, 1e6, 1, {}, "Minimum hessian sum in a leaf; larger is more conservative."},
-      {"subsample", Type::kNumber, 0.05, 1, 0.8, {}, "Fraction of rows sampled (without replacement) for each tree."},
+      {"subsample",
+       Type::kNumber,
+       0.05,
+       1,
+       0.8,
+       {},
+       "Chance of each row to be used by a tree (drawn anew for each round)."},
       {"colsample_bytree", Type::kNumber, 0.05, 1, 1, {}, "Fraction of features sampled for each tree."},
       {"reg_lambda", Type::kNumber, 0, 10000, 1, {}, "L2 regularisation of leaf values."},
       {"reg_alpha", Type::kNumber, 0, 10000, 0, {}, "L1 regularisation of leaf values."},
