@@ -539,11 +539,11 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
           list.clear();
           Bin missing = 0;
           for (std::uint32_t i = open.begin; i < open.end; ++i) {
-            float v = x.Value(now[i], mine[j]);
+            float v = x.Value(order[i], mine[j]);
             if (v == v) {
-              list.push_back({v, packed[now[i]]});
+              list.push_back({v, packed[order[i]]});
             } else {
-              missing += packed[now[i]];
+              missing += packed[order[i]];
             }
           }
           ScanSorted(list, missing, mine[j], open, parent_score, gains, best);

@@ -202,6 +202,59 @@ TEST(GrowTreeTest, SplitsBetweenRawValuesAreTheBestAndLeavesMatchPrediction) {
   CheckGrownTree(250, 6);
 }
 
+TEST(GrowTreeTest, PureNodesOfWholeWeightsAreNotSplit) {
+  // A forest's rows: class targets weighted by how often a bootstrap drew them (whole numbers,
+  // which the fixed point keeps exact). One cut separates the classes, after which both sides are
+  // pure and must stay leaves: rounding could make their splits seem to gain.
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<float> uniform;
+  std::uniform_int_distribution<int> draws(1, 5);
+  const std::size_t n = 100000;  // enough rows for coarse steps, were the weights not kept whole
+  Matrix x(n, 2);
+  std::vector<GradientPair> gradients(n);
+  std::vector<std::uint32_t> rows(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    x.at(r, 0) = static_cast<float>(draws(rng) + draws(rng));  // 2..10: a bin each
+    x.at(r, 1) = uniform(rng);
+    // (Heavier weights on class 0, so the largest g and the largest h differ.)
+    bool positive = x.at(r, 0) > 5;
+    auto w = static_cast<float>(positive ? draws(rng) : draws(rng) + 2);
+    gradients[r] = {positive ? -w : 0.0F, w};
+    rows[r] = static_cast<std::uint32_t>(r);
+  }
+  BinnedMatrix bins(x, 255, 1, 1);
+  GrowOptions options;
+  options.max_depth = 10;
+  options.lambda = 0;
+  std::vector<std::uint32_t> features = {0, 1};
+  std::vector<double> gain(2, 0.0);
+  GrowWorkspace workspace;
+  std::mt19937_64 tree_rng(1);
+  auto grown = GrowTree(bins, gradients, rows, features, options, tree_rng, gain, workspace);
+  ASSERT_EQ(grown.tree.nodes.size(), 3U);
+  EXPECT_EQ(grown.tree.nodes[0].feature(), 0U);
+  EXPECT_EQ(grown.tree.nodes[1].value, 0.0F);
+  EXPECT_EQ(grown.tree.nodes[2].value, 1.0F);
+}
+
+TEST(BernoulliRowsTest, DrawsEachRowWithTheChanceWhateverTheThreads) {
+  std::vector<std::uint32_t> others;
+  auto rows = BernoulliRows(100000, 0.8, 42, 1, others);
+  EXPECT_NEAR(static_cast<double>(rows.size()) / 100000, 0.8, 0.01);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end()));
+  EXPECT_TRUE(std::is_sorted(others.begin(), others.end()));
+  std::vector<std::uint32_t> all;
+  std::merge(rows.begin(), rows.end(), others.begin(), others.end(), std::back_inserter(all));
+  ASSERT_EQ(all.size(), 100000U);
+  for (std::uint32_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], i);  // each row once, drawn or not
+  std::vector<std::uint32_t> others_again;
+  EXPECT_EQ(BernoulliRows(100000, 0.8, 42, 2, others_again), rows);
+  EXPECT_EQ(others_again, others);
+  EXPECT_NE(BernoulliRows(100000, 0.8, 43, 2, others_again), rows);
+  EXPECT_TRUE(BernoulliRows(1000, 0, 42, 2, others_again).empty());
+  EXPECT_EQ(others_again.size(), 1000U);
+}
+
 TEST(SampleRowsTest, ExactCountAscendingAndDistinct) {
   std::mt19937_64 rng(2);
   auto rows = SampleRows(1000, 632, rng);
