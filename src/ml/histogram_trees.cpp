@@ -271,6 +271,91 @@ std::uint64_t SplitMix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// The steps for `rows` of these gradients: fitted to the largest gradient and hessian of all,
+// and whole where every value is.
+FixedPoint FitFixedPoint(std::span<const GradientPair> gradients, std::size_t rows, int threads) {
+  const auto all_rows = static_cast<std::int64_t>(gradients.size());
+  double g_max = 0;
+  double h_max = 0;
+  bool g_whole = true;
+  bool h_whole = true;
+  auto whole = [](float v) { return std::abs(v) < 0x1p30F && static_cast<float>(static_cast<std::int32_t>(v)) == v; };
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1) \
+    reduction(max : g_max, h_max) reduction(&& : g_whole, h_whole)
+  for (std::int64_t r = 0; r < all_rows; ++r) {
+    const GradientPair p = gradients[static_cast<std::size_t>(r)];
+    g_max = std::max(g_max, static_cast<double>(std::abs(p.g)));
+    h_max = std::max(h_max, static_cast<double>(p.h));
+    g_whole = g_whole && whole(p.g);
+    h_whole = h_whole && whole(p.h);
+  }
+  return {g_max, g_whole, h_max, h_whole, rows};
+}
+
+// The split nodes' rows move from `now` to `next_rows`, lefts first, each side in its order. A
+// node is cut into pieces of at most kPieceRows, so that a large one is spread over the threads.
+// Each piece packs its lefts at its start, in place, and its rights into `spare`; then the pieces
+// are copied to their places. splits[s] = (index in `level`, first child); the answer holds, for
+// each split, where its right child's rows begin.
+std::vector<std::uint32_t> MoveRows(const BinnedMatrix& x, const std::vector<OpenNode>& level,
+                                    const std::vector<Candidate>& best,
+                                    const std::vector<std::pair<std::size_t, std::uint32_t>>& splits,
+                                    std::uint32_t* now, std::uint32_t* next_rows, std::uint32_t* spare, int threads,
+                                    std::vector<Piece>& pieces) {
+  pieces.clear();
+  for (std::size_t s = 0; s < splits.size(); ++s) {
+    const auto& open = level[splits[s].first];
+    for (std::uint32_t at = open.begin; at < open.end; at += kPieceRows)
+      pieces.push_back({s, at, std::min(open.end, at + kPieceRows)});
+  }
+  const auto piece_count = static_cast<std::int64_t>(pieces.size());
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && piece_count > 1)
+  for (std::int64_t p = 0; p < piece_count; ++p) {
+    auto& piece = pieces[static_cast<std::size_t>(p)];
+    const Candidate split = best[splits[piece.split].first];
+    const std::uint8_t* column = x.Column(split.feature);
+    const std::uint32_t begin = piece.begin;
+    const std::uint32_t end = piece.end;
+    std::uint32_t left = begin;
+    std::uint32_t right = begin;
+    for (std::uint32_t i = begin; i < end; ++i) {
+      // Without branches (the direction is a coin toss to the predictor): the row is written to
+      // both places and only one position advances. now[left] is at or before i.
+      std::uint32_t row = now[i];
+      bool go_left = GoesLeft(x, split, column, row);
+      now[left] = row;
+      spare[right] = row;
+      left += go_left ? 1 : 0;
+      right += go_left ? 0 : 1;
+    }
+    piece.lefts = left - begin;
+  }
+  std::vector<std::uint32_t> middle(splits.size());
+  for (std::size_t first = 0; first < pieces.size();) {
+    std::size_t last = first;
+    std::uint32_t lefts = 0;
+    for (; last < pieces.size() && pieces[last].split == pieces[first].split; ++last) lefts += pieces[last].lefts;
+    std::uint32_t left_at = pieces[first].begin;
+    std::uint32_t right_at = pieces[first].begin + lefts;
+    middle[pieces[first].split] = right_at;
+    for (std::size_t p = first; p < last; ++p) {
+      pieces[p].left_at = left_at;
+      pieces[p].right_at = right_at;
+      left_at += pieces[p].lefts;
+      right_at += pieces[p].end - pieces[p].begin - pieces[p].lefts;
+    }
+    first = last;
+  }
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && piece_count > 1)
+  for (std::int64_t p = 0; p < piece_count; ++p) {
+    const auto& piece = pieces[static_cast<std::size_t>(p)];
+    const std::uint32_t rights = piece.end - piece.begin - piece.lefts;
+    std::copy_n(now + piece.begin, piece.lefts, next_rows + piece.left_at);
+    std::copy_n(spare + piece.begin, rights, next_rows + piece.right_at);
+  }
+  return middle;
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> SampleRows(std::size_t n, std::size_t count, std::mt19937_64& rng) {
@@ -399,22 +484,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
 
   // The rows' gradients in fixed point, in steps fitted to the largest gradient and hessian of
   // all (packed[r] is set for the rows of `rows` only).
-  const auto all_rows = static_cast<std::int64_t>(gradients.size());
-  double g_max = 0;
-  double h_max = 0;
-  bool g_whole = true;
-  bool h_whole = true;
-  auto whole = [](float v) { return std::abs(v) < 0x1p30F && static_cast<float>(static_cast<std::int32_t>(v)) == v; };
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1) \
-    reduction(max : g_max, h_max) reduction(&& : g_whole, h_whole)
-  for (std::int64_t r = 0; r < all_rows; ++r) {
-    const GradientPair p = gradients[static_cast<std::size_t>(r)];
-    g_max = std::max(g_max, static_cast<double>(std::abs(p.g)));
-    h_max = std::max(h_max, static_cast<double>(p.h));
-    g_whole = g_whole && whole(p.g);
-    h_whole = h_whole && whole(p.h);
-  }
-  const FixedPoint fixed(g_max, g_whole, h_max, h_whole, rows.size());
+  const FixedPoint fixed = FitFixedPoint(gradients, rows.size(), threads);
   const Gains gains(options, fixed);
   auto& packed = workspace.packed;
   packed.resize(gradients.size());
@@ -650,61 +720,7 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
       }
       break;
     }
-    // The split nodes' rows move to the other buffer, lefts first, each side in its order. A
-    // node is cut into pieces of at most kPieceRows, so that a large one is spread over the
-    // threads. Each piece packs its lefts at its start, in place, and its rights into the spare
-    // buffer; then the pieces are copied to their places.
-    pieces.clear();
-    for (std::size_t s = 0; s < splits.size(); ++s) {
-      const auto& open = level[splits[s].first];
-      for (std::uint32_t at = open.begin; at < open.end; at += kPieceRows)
-        pieces.push_back({s, at, std::min(open.end, at + kPieceRows)});
-    }
-    const auto piece_count = static_cast<std::int64_t>(pieces.size());
-#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && piece_count > 1)
-    for (std::int64_t p = 0; p < piece_count; ++p) {
-      auto& piece = pieces[static_cast<std::size_t>(p)];
-      const Candidate split = best[splits[piece.split].first];
-      const std::uint8_t* column = x.Column(split.feature);
-      const std::uint32_t begin = piece.begin;
-      const std::uint32_t end = piece.end;
-      std::uint32_t left = begin;
-      std::uint32_t right = begin;
-      for (std::uint32_t i = begin; i < end; ++i) {
-        // Without branches (the direction is a coin toss to the predictor): the row is written to
-        // both places and only one position advances. now[left] is at or before i.
-        std::uint32_t row = now[i];
-        bool go_left = GoesLeft(x, split, column, row);
-        now[left] = row;
-        spare[right] = row;
-        left += go_left ? 1 : 0;
-        right += go_left ? 0 : 1;
-      }
-      piece.lefts = left - begin;
-    }
-    std::vector<std::uint32_t> middle(splits.size());
-    for (std::size_t first = 0; first < pieces.size();) {
-      std::size_t last = first;
-      std::uint32_t lefts = 0;
-      for (; last < pieces.size() && pieces[last].split == pieces[first].split; ++last) lefts += pieces[last].lefts;
-      std::uint32_t left_at = pieces[first].begin;
-      std::uint32_t right_at = pieces[first].begin + lefts;
-      middle[pieces[first].split] = right_at;
-      for (std::size_t p = first; p < last; ++p) {
-        pieces[p].left_at = left_at;
-        pieces[p].right_at = right_at;
-        left_at += pieces[p].lefts;
-        right_at += pieces[p].end - pieces[p].begin - pieces[p].lefts;
-      }
-      first = last;
-    }
-#pragma omp parallel for schedule(dynamic) num_threads(threads) if (threads > 1 && piece_count > 1)
-    for (std::int64_t p = 0; p < piece_count; ++p) {
-      const auto& piece = pieces[static_cast<std::size_t>(p)];
-      const std::uint32_t rights = piece.end - piece.begin - piece.lefts;
-      std::copy_n(now + piece.begin, piece.lefts, next_rows + piece.left_at);
-      std::copy_n(spare + piece.begin, rights, next_rows + piece.right_at);
-    }
+    const auto middle = MoveRows(x, level, best, splits, now, next_rows, spare, threads, pieces);
 
     std::vector<OpenNode> next;
     next.reserve(splits.size() * 2);
