@@ -316,19 +316,19 @@ std::vector<std::uint32_t> MoveRows(const BinnedMatrix& x, const std::vector<Ope
     const std::uint8_t* column = x.Column(split.feature);
     const std::uint32_t begin = piece.begin;
     const std::uint32_t end = piece.end;
-    std::uint32_t left = begin;
-    std::uint32_t right = begin;
+    std::uint32_t lefts = 0;
     for (std::uint32_t i = begin; i < end; ++i) {
       // Without branches (the direction is a coin toss to the predictor): the row is written to
-      // both places and only one position advances. now[left] is at or before i.
+      // both places and only the count of lefts depends on it, so the compiler has no second
+      // counter to turn back into a branch. The rights so far number i - begin - lefts, and
+      // now[begin + lefts] is at or before i.
       std::uint32_t row = now[i];
       bool go_left = GoesLeft(x, split, column, row);
-      now[left] = row;
-      spare[right] = row;
-      left += go_left ? 1 : 0;
-      right += go_left ? 0 : 1;
+      now[begin + lefts] = row;
+      spare[i - lefts] = row;
+      lefts += static_cast<std::uint32_t>(go_left);
     }
-    piece.lefts = left - begin;
+    piece.lefts = lefts;
   }
   std::vector<std::uint32_t> middle(splits.size());
   for (std::size_t first = 0; first < pieces.size();) {
