@@ -206,6 +206,8 @@ struct Piece {
 };
 constexpr std::uint32_t kPieceRows = 16384;
 constexpr std::uint32_t kPrefetchAhead = 16;  // rows
+// A node with kept histograms and at least this many rows per thread is built by rows.
+constexpr std::uint32_t kRowShareRows = 8192;
 
 // Rows' bins and gradients are read by row number, which the hardware cannot foresee: histogram
 // loops ask for the row kPrefetchAhead places on.
@@ -225,6 +227,63 @@ inline bool GoesLeft(const BinnedMatrix& x, const Candidate& split, const std::u
   }
   std::uint8_t bin = column[row];
   return bin == 0 ? split.missing_left : bin <= split.bin;
+}
+
+// Adds the rows order[begin, end) to the histograms of features mine[first, last), the one of
+// mine[j] at hist + (by_feature ? mine[j] : j) * kHistogramBins. A null `mine` stands for every
+// feature in order (mine[j] = j), the common case, which has a loop of its own.
+void AddRows(Bin* hist, const BinnedMatrix& x, const PackedSum* sums, const std::uint32_t* order, std::uint32_t begin,
+             std::uint32_t end, const std::uint32_t* mine, std::size_t first, std::size_t last, bool by_feature) {
+  if (mine == nullptr) {
+    // Two rows at a time: their additions interleave.
+    std::uint32_t i = begin;
+    for (; i + 1 < end; i += 2) {
+      Prefetch(x, sums, order, i, end);
+      Prefetch(x, sums, order, i + 1, end);
+      const std::uint8_t* row = x.Row(order[i]);
+      const std::uint8_t* next = x.Row(order[i + 1]);
+      const PackedSum p = sums[order[i]];
+      const PackedSum q = sums[order[i + 1]];
+      for (std::size_t j = first; j < last; ++j) {
+        hist[j * kHistogramBins + row[j]] += p;
+        hist[j * kHistogramBins + next[j]] += q;
+      }
+    }
+    if (i < end) {
+      const std::uint8_t* row = x.Row(order[i]);
+      for (std::size_t j = first; j < last; ++j) hist[j * kHistogramBins + row[j]] += sums[order[i]];
+    }
+    return;
+  }
+  for (std::uint32_t i = begin; i < end; ++i) {
+    Prefetch(x, sums, order, i, end);
+    const std::uint8_t* row = x.Row(order[i]);
+    const PackedSum p = sums[order[i]];
+    for (std::size_t j = first; j < last; ++j) hist[(by_feature ? mine[j] : j) * kHistogramBins + row[mine[j]]] += p;
+  }
+}
+
+// Builds the histograms of the node of rows order[open.begin, open.end), features mine[0,
+// per_node) (null: all), at hist + feature * kHistogramBins, node_bins in all. Each thread adds a
+// share of the rows to histograms of its own (thread t > 0 in scratch[t]), which are then summed:
+// split by features instead, every thread would read every row.
+void BuildByRows(Bin* hist, std::size_t node_bins, const BinnedMatrix& x, const PackedSum* sums,
+                 const std::uint32_t* order, const OpenNode& open, const std::uint32_t* mine, std::size_t per_node,
+                 std::vector<std::vector<PackedSum>>& scratch, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num());
+    const auto shares = static_cast<std::size_t>(omp_get_num_threads());
+    Bin* own = t == 0 ? hist : scratch[t].data();
+    std::fill_n(own, node_bins, Bin{0});
+    const std::size_t rows = open.end - open.begin;
+    AddRows(own, x, sums, order, static_cast<std::uint32_t>(open.begin + rows * t / shares),
+            static_cast<std::uint32_t>(open.begin + rows * (t + 1) / shares), mine, 0, per_node, true);
+#pragma omp barrier
+    for (std::size_t k = node_bins * t / shares; k < node_bins * (t + 1) / shares; ++k) {
+      for (std::size_t other = 1; other < shares; ++other) hist[k] += scratch[other][k];
+    }
+  }
 }
 
 // One unit of parallel work: features [first, last) of the chosen list of one node.
@@ -515,12 +574,13 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
   auto& scratch = workspace.scratch;
   auto& entries = workspace.entries;
   scratch.resize(std::max(scratch.size(), static_cast<std::size_t>(threads)));
-  for (auto& bins : scratch) bins.resize(std::max(bins.size(), per_node * kHistogramBins));
+  for (auto& bins : scratch) bins.resize(std::max(bins.size(), sampled ? per_node * kHistogramBins : node_bins));
   entries.resize(std::max(entries.size(), static_cast<std::size_t>(threads)));
   std::vector<std::uint32_t> chosen;
   std::vector<std::uint32_t> pick;
   std::vector<Task> tasks;
   std::vector<Candidate> found;
+  std::vector<std::uint8_t> by_rows;  // per node of the level: built by BuildByRows
 
   auto make_leaf = [&](const OpenNode& open) {
     float value = gains.LeafValue(open.sum);
@@ -581,6 +641,18 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
     auto first_derived = static_cast<std::size_t>(
         std::find_if(tasks.begin(), tasks.end(), [&](const Task& t) { return level[t.open].derive; }) - tasks.begin());
 
+    // Large nodes are built by rows first; their tasks only scan.
+    by_rows.assign(count, 0);
+    if (keep && threads > 1) {
+      for (std::size_t n = 0; n < count; ++n) {
+        const auto& open = level[n];
+        if (open.derive || open.end - open.begin < kRowShareRows * static_cast<std::uint32_t>(threads)) continue;
+        by_rows[n] = 1;
+        BuildByRows(pool.data() + n * node_bins, node_bins, x, packed.data(), now, open,
+                    all_features ? nullptr : chosen.data() + n * per_node, per_node, scratch, threads);
+      }
+    }
+
     auto run = [&](std::size_t t) {
       const Task& task = tasks[t];
       const OpenNode& open = level[task.open];
@@ -622,41 +694,12 @@ GrownTree GrowTree(const BinnedMatrix& x, std::span<const GradientPair> gradient
         // Histogram j of this task lives at (keep ? feature : position j) * 256.
         Bin* hist = keep ? pool.data() + task.open * node_bins : scratch[thread].data();
         auto slot = [&](std::size_t j) { return (keep ? mine[j] : j) * kHistogramBins; };
-        for (std::size_t j = task.first; j < task.last; ++j) {
-          std::fill_n(hist + slot(j), static_cast<std::size_t>(x.Bins(mine[j])) + 1, Bin{0});
-        }
-        // (Bounds in locals: the compiler cannot tell that the sums added do not change them.)
-        const PackedSum* sums = packed.data();
-        const std::size_t first = task.first;
-        const std::size_t last = task.last;
-        const std::uint32_t end = open.end;
-        if (keep && all_features) {
-          // Every feature, in order: mine[j] = j and slot(j) = j * 256.
-          // Two rows at a time: their additions interleave.
-          std::uint32_t i = open.begin;
-          for (; i + 1 < end; i += 2) {
-            Prefetch(x, sums, order, i, end);
-            Prefetch(x, sums, order, i + 1, end);
-            const std::uint8_t* row = x.Row(order[i]);
-            const std::uint8_t* next = x.Row(order[i + 1]);
-            const PackedSum p = sums[order[i]];
-            const PackedSum q = sums[order[i + 1]];
-            for (std::size_t j = first; j < last; ++j) {
-              hist[j * kHistogramBins + row[j]] += p;
-              hist[j * kHistogramBins + next[j]] += q;
-            }
+        if (!by_rows[task.open]) {
+          for (std::size_t j = task.first; j < task.last; ++j) {
+            std::fill_n(hist + slot(j), static_cast<std::size_t>(x.Bins(mine[j])) + 1, Bin{0});
           }
-          if (i < end) {
-            const std::uint8_t* row = x.Row(order[i]);
-            for (std::size_t j = first; j < last; ++j) hist[j * kHistogramBins + row[j]] += sums[order[i]];
-          }
-        } else {
-          for (std::uint32_t i = open.begin; i < end; ++i) {
-            Prefetch(x, sums, order, i, end);
-            const std::uint8_t* row = x.Row(order[i]);
-            const PackedSum p = sums[order[i]];
-            for (std::size_t j = first; j < last; ++j) hist[slot(j) + row[mine[j]]] += p;
-          }
+          AddRows(hist, x, packed.data(), order, open.begin, open.end, all_features ? nullptr : mine, task.first,
+                  task.last, keep);
         }
         for (std::size_t j = task.first; j < task.last; ++j) {
           ScanHistogram(hist + slot(j), x, mine[j], open, parent_score, gains, best);

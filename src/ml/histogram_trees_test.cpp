@@ -197,6 +197,12 @@ TEST(GrowTreeTest, HistogramSplitsAreTheBestAndLeavesMatchPrediction) {
   CheckGrownTree(6000, 4);
 }
 
+TEST(GrowTreeTest, NodesBuiltByRowsAreTheBestAndLeavesMatchPrediction) {
+  // Nodes of 8,192 rows a thread and more are built by rows: each thread sums its share of them
+  // into histograms of its own, and the shares are added up.
+  CheckGrownTree(40000, 4);
+}
+
 TEST(GrowTreeTest, SplitsBetweenRawValuesAreTheBestAndLeavesMatchPrediction) {
   // Nodes of at most 128 rows sort their raw values instead.
   CheckGrownTree(250, 6);
