@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -161,6 +162,14 @@ void CheckGrownTree(std::size_t n, int depth) {
     float predicted = grown.tree.Predict(x.values.data() + r * x.cols);
     EXPECT_EQ(row_values[r], predicted) << "row " << r;
     EXPECT_EQ(grown.PredictBinned(bins, r), predicted) << "row " << r;
+  }
+  // ... and walked in batches, of all rows but the last, so that the last batch is short.
+  for (std::size_t at = 0; at < n - 1; at += GrownTree::kBatch) {
+    const std::size_t count = std::min(GrownTree::kBatch, n - 1 - at);
+    std::array<float, GrownTree::kBatch> out;
+    out.fill(kNaN);
+    grown.PredictBinned(bins, rows.data() + at, count, out.data());
+    for (std::size_t q = 0; q < count; ++q) EXPECT_EQ(out[q], row_values[at + q]) << "row " << at + q;
   }
   double g_max = 0;
   for (const auto& p : gradients) g_max = std::max(g_max, std::abs(static_cast<double>(p.g)));

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -369,9 +370,11 @@ class GradientBoosting final : public TreeEnsemble {
         auto order = rows;
         auto grown = GrowTree(bins, gradients[c], order, features, options, rng, gain_, workspace, row_values);
         // The drawn rows' new scores come from their leaves; the others walk the tree on their
-        // bins. They are too sparse for the hardware to fetch ahead: it is asked for the one 16 on.
+        // bins, a batch at a time. They are too sparse for the hardware to fetch ahead: it is
+        // asked for the rows 16 on.
+        constexpr std::size_t kBatch = GrownTree::kBatch;
         const auto drawn = static_cast<std::int64_t>(rows.size());
-        const auto walkers = static_cast<std::int64_t>(others.size());
+        const auto batches = static_cast<std::int64_t>((others.size() + kBatch - 1) / kBatch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
         {
 #pragma omp for schedule(static) nowait
@@ -380,11 +383,14 @@ class GradientBoosting final : public TreeEnsemble {
             scores[row * k + c] += row_values[row];
           }
 #pragma omp for schedule(static)
-          for (std::int64_t i = 0; i < walkers; ++i) {
-            auto at = static_cast<std::size_t>(i);
-            if (at + 16 < others.size()) __builtin_prefetch(bins.Row(others[at + 16]));
-            std::size_t row = others[at];
-            scores[row * k + c] += grown.PredictBinned(bins, row);
+          for (std::int64_t b = 0; b < batches; ++b) {
+            const auto at = static_cast<std::size_t>(b) * kBatch;
+            const std::size_t count = std::min(kBatch, others.size() - at);
+            for (std::size_t q = at + 16; q < std::min(at + 16 + kBatch, others.size()); ++q)
+              __builtin_prefetch(bins.Row(others[q]));
+            std::array<float, kBatch> out;
+            grown.PredictBinned(bins, others.data() + at, count, out.data());
+            for (std::size_t q = 0; q < count; ++q) scores[others[at + q] * k + c] += out[q];
           }
         }
         trees_.push_back(std::move(grown.tree));
