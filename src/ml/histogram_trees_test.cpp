@@ -80,7 +80,8 @@ double SplitGain(const std::vector<double>& g, const std::vector<double>& h, con
 
 // Grows a tree on n rows of 4 features of at most 40 distinct values (so every value has its own
 // bin and a brute-force search sees the same candidates), one with missing values, and checks it.
-void CheckGrownTree(std::size_t n, int depth) {
+// The tree may split on `features` only (0 and 3 among them).
+void CheckGrownTree(std::size_t n, int depth, const std::vector<std::uint32_t>& features = {0, 1, 2, 3}) {
   std::mt19937_64 rng(5);
   std::uniform_int_distribution<int> level(0, 39);
   std::normal_distribution<double> noise;
@@ -95,7 +96,6 @@ void CheckGrownTree(std::size_t n, int depth) {
   BinnedMatrix bins(x, 255, 1, 1);
   std::vector<std::uint32_t> rows(n);
   for (std::size_t r = 0; r < n; ++r) rows[r] = static_cast<std::uint32_t>(r);
-  std::vector<std::uint32_t> features = {0, 1, 2, 3};
   GrowOptions options;
   options.max_depth = depth;
   options.lambda = 1;
@@ -134,7 +134,7 @@ void CheckGrownTree(std::size_t n, int depth) {
     if (nodes[i].leaf()) continue;
     // Brute force: every feature, every threshold between observed values, missing either way.
     double best = 0;
-    for (std::size_t c = 0; c < 4; ++c) {
+    for (std::size_t c : features) {
       for (int t = 0; t < 40; ++t) {
         for (bool missing_left : {false, true}) {
           std::vector<bool> left;
@@ -210,6 +210,7 @@ TEST(GrowTreeTest, NodesBuiltByRowsAreTheBestAndLeavesMatchPrediction) {
   // Nodes of 8,192 rows a thread and more are built by rows: each thread sums its share of them
   // into histograms of its own, and the shares are added up.
   CheckGrownTree(40000, 4);
+  CheckGrownTree(40000, 4, {0, 1, 3});  // histograms of some features only
 }
 
 TEST(GrowTreeTest, SplitsBetweenRawValuesAreTheBestAndLeavesMatchPrediction) {
