@@ -20,4 +20,10 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "internal";
 }
 
+std::string FormatBytes(std::size_t bytes) {
+  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 }  // namespace playground::core

@@ -7,6 +7,7 @@
 // the one wrapper that calls the library.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,5 +44,9 @@ class Error : public std::runtime_error {
 };
 
 [[noreturn]] inline void Fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
+
+// A size limit as messages give it: "1 MiB" or "16 KiB" when it is a whole number of them,
+// otherwise "1000 bytes".
+std::string FormatBytes(std::size_t bytes);
 
 }  // namespace playground::core

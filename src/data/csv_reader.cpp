@@ -28,12 +28,6 @@ std::string Where(int64_t line, size_t column) {
   return "line " + std::to_string(line) + ", column " + std::to_string(column) + ": ";
 }
 
-std::string FormatSize(size_t bytes) {
-  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
-
 int64_t CountNewlines(const char* p, const char* end) { return std::count(p, end, '\n'); }
 
 bool HasZeroByte(uint64_t w) { return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0; }
@@ -273,12 +267,12 @@ void CsvReader::FillForRecord() {
   auto field_bytes = static_cast<size_t>(buf_.get() + end_ - field_start_);
   if (field_bytes > options_.max_field_bytes) {
     std::string msg =
-        Where(scan_line_, open_field_ + 1) + "a field is longer than " + FormatSize(options_.max_field_bytes);
+        Where(scan_line_, open_field_ + 1) + "a field is longer than " + core::FormatBytes(options_.max_field_bytes);
     if (quote_line_ != 0) msg += " (is a closing quote missing?)";
     core::Fail(ErrorCode::kPayloadTooLarge, msg);
   }
   if (end_ - pos_ > options_.max_record_bytes) {
-    FailLimit("a record is longer than " + FormatSize(options_.max_record_bytes), line_);
+    FailLimit("a record is longer than " + core::FormatBytes(options_.max_record_bytes), line_);
   }
   Fill();
 }
@@ -393,7 +387,7 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
 
   auto record_bytes = static_cast<size_t>(p - record_start);
   if (record_bytes > options_.max_record_bytes) {
-    FailLimit("a record is longer than " + FormatSize(options_.max_record_bytes), line_);
+    FailLimit("a record is longer than " + core::FormatBytes(options_.max_record_bytes), line_);
   }
   // No field is longer than its record: the fields are looked at only in a record that is.
   if (record_bytes > options_.max_field_bytes) {
@@ -401,7 +395,7 @@ CsvReader::Scan CsvReader::ScanRecord(std::vector<std::string_view>& fields) {
       if (fields[i].size() > options_.max_field_bytes) {
         int64_t at = line_ + CountNewlines(record_start, fields[i].data());
         core::Fail(ErrorCode::kPayloadTooLarge,
-                   Where(at, i - first + 1) + "a field is longer than " + FormatSize(options_.max_field_bytes));
+                   Where(at, i - first + 1) + "a field is longer than " + core::FormatBytes(options_.max_field_bytes));
       }
     }
   }

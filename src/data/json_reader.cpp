@@ -17,12 +17,6 @@ constexpr size_t kMaxQuoted = 64;  // bytes of a key quoted in an error message
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-std::string FormatSize(size_t bytes) {
-  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes >= (1 << 10) && bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
-
 // What a JSON value starting with `c` is, for messages.
 std::string Describe(char c) {
   switch (c) {
@@ -80,7 +74,7 @@ class RecordSax {
   }
   bool key(std::string& k) {
     if (k.size() > options_.max_field_bytes)
-      return Limit("a key is longer than " + FormatSize(options_.max_field_bytes));
+      return Limit("a key is longer than " + core::FormatBytes(options_.max_field_bytes));
     key_ = std::move(k);
     return true;
   }
@@ -115,7 +109,7 @@ class RecordSax {
       return Limit("a record has more than " + std::to_string(options_.max_columns) + " fields");
     }
     if (text.size() > options_.max_field_bytes) {
-      return Limit("field '" + Excerpt(key_) + "' is longer than " + FormatSize(options_.max_field_bytes));
+      return Limit("field '" + Excerpt(key_) + "' is longer than " + core::FormatBytes(options_.max_field_bytes));
     }
     if (count_ == out_.size()) out_.emplace_back();
     JsonField& f = out_[count_++];
@@ -206,8 +200,8 @@ bool JsonReader::SkipSpace() {
 
 void JsonReader::CheckRecordLimit() const {
   if (end_ - pos_ > options_.max_record_bytes) {
-    core::Fail(ErrorCode::kPayloadTooLarge,
-               "line " + std::to_string(line_) + ": a record is longer than " + FormatSize(options_.max_record_bytes));
+    core::Fail(ErrorCode::kPayloadTooLarge, "line " + std::to_string(line_) + ": a record is longer than " +
+                                                core::FormatBytes(options_.max_record_bytes));
   }
 }
 
@@ -253,8 +247,8 @@ JsonReader::Found JsonReader::ScanObject(size_t* object_end) {
 
 void JsonReader::ParseRecord(size_t begin, size_t end, std::vector<JsonField>& fields) {
   if (end - begin > options_.max_record_bytes) {
-    core::Fail(ErrorCode::kPayloadTooLarge,
-               "line " + std::to_string(line_) + ": a record is longer than " + FormatSize(options_.max_record_bytes));
+    core::Fail(ErrorCode::kPayloadTooLarge, "line " + std::to_string(line_) + ": a record is longer than " +
+                                                core::FormatBytes(options_.max_record_bytes));
   }
   RecordSax sax(fields, options_);
   const char* base = buf_.get();
