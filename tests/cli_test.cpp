@@ -1,7 +1,9 @@
 // The command line: help, version, settings, bad configuration and unreachable databases.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "testkit/process.h"
@@ -26,6 +28,38 @@ TEST(CliTest, VersionPrintsTheVersion) {
   auto [code, out] = RunPlayground({"version"});
   EXPECT_EQ(code, 0);
   EXPECT_EQ(out.rfind("playground ", 0), 0u) << out;
+}
+
+// The value of `name` in the environment a running process was started (or last executed) with.
+std::optional<std::string> EnvironmentOf(int pid, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::string entry;
+  while (std::getline(in, entry, '\0')) {
+    if (entry.rfind(name + "=", 0) == 0) return entry.substr(name.size() + 1);
+  }
+  return std::nullopt;
+}
+
+// OpenMP threads spin briefly before they sleep, so that processes sharing the cores do not wait
+// out each other's spinning; an operator's own setting stands.
+TEST(CliTest, TrainingThreadsWaitBrieflyUnlessTheEnvironmentSaysHow) {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread changes the environment
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr) {
+    GTEST_SKIP() << "this test's own environment sets how OpenMP threads wait";
+  }
+  {
+    TestServer server;
+    EXPECT_EQ(EnvironmentOf(server.process().pid(), "GOMP_SPINCOUNT"), "1000");
+  }
+  {
+    TestServer server(Env{{"GOMP_SPINCOUNT", "5000"}});
+    EXPECT_EQ(EnvironmentOf(server.process().pid(), "GOMP_SPINCOUNT"), "5000");
+  }
+  {
+    TestServer server(Env{{"OMP_WAIT_POLICY", "active"}});
+    EXPECT_EQ(EnvironmentOf(server.process().pid(), "GOMP_SPINCOUNT"), std::nullopt);
+    EXPECT_EQ(EnvironmentOf(server.process().pid(), "OMP_WAIT_POLICY"), "active");
+  }
 }
 
 TEST(CliTest, NoSubcommandIsAUsageError) {

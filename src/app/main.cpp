@@ -1,3 +1,7 @@
 #include "app/app.h"
+#include "ml/thread_waits.h"
 
-int main(int argc, char** argv) { return playground::app::Main(argc, argv); }
+int main(int argc, char** argv) {
+  playground::ml::UseShortThreadWaits(argv);
+  return playground::app::Main(argc, argv);
+}
