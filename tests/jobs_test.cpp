@@ -451,6 +451,11 @@ TEST_F(JobsPrefetchTest, AClaimedJobNotStartedYetIsCancelledWhenItsTurnComes) {
   EXPECT_EQ(WaitFor(c(), admin_, first_, "succeeded")["attempt"], 1);
   std::this_thread::sleep_for(1200ms);  // the worker's log is flushed every second
   EXPECT_EQ(a_->Count("\"msg\":\"job succeeded\""), 2) << a_->process().Stdout();  // the no-op and first
+  // Only `first` of the two sleeps ran: the cancelled one is counted as cancelled, not as running.
+  std::string metrics = HttpClient("127.0.0.1", a_->metrics_port()).Get("/metrics").body;
+  EXPECT_NE(metrics.find("jobs_total{state=\"running\",type=\"sleep\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("jobs_total{state=\"cancelled\",type=\"sleep\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("job_duration_seconds_count{type=\"sleep\"} 1\n"), std::string::npos) << metrics;
 }
 
 TEST_F(JobsPrefetchTest, AClaimedJobGoesToAnIdleWorkerWhenItsLeaseEnds) {

@@ -419,20 +419,22 @@ class Queue final : public JobQueue {
     }
   }
 
+  // A job cancelled (or stopped by a shutdown) between its claim and its turn is recorded without
+  // running, so it is not counted as running nor timed.
   void RunClaimed(const Claimed& c) {
     const Job& job = c.job;
     metrics_.workers_busy.Increment();
-    metrics_.Count(job.type, JobState::kRunning);
     RunContext ctx(store_, job, c.token);
     std::string error;
-    auto start = Clock::now();
     Outcome outcome = Outcome::kCancelled;
     if (!c.token->cancelled()) {
+      metrics_.Count(job.type, JobState::kRunning);
+      auto start = Clock::now();
       outcome = RunTask(tasks_.Find(job.type), ctx, *c.token, error);
+      metrics_.Observe(job.type, std::chrono::duration<double>(Clock::now() - start).count());
     } else if (c.token->reason() == StopReason::kShutdown) {
       outcome = Outcome::kShutdown;
     }
-    metrics_.Observe(job.type, std::chrono::duration<double>(Clock::now() - start).count());
     if (outcome == Outcome::kSucceeded) {
       {
         std::lock_guard lock(record_mu_);
