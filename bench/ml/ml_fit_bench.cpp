@@ -4,12 +4,13 @@
 //   {"algorithm", "task", "library", "fit_seconds", "metric", "score"}
 // Algorithms not registered in this build are skipped with a message on stderr. Each fit is
 // repeated BENCH_REPEAT times (default 1) and the fastest reported; BENCH_ONLY=ALGORITHM, or the
-// third argument, fits that algorithm only.
+// third argument, fits that algorithm only; BENCH_FIT_SEED=S (default 0) is the training seed.
 // Usage: ml_fit_bench DATA_DIR [THREADS [ALGORITHM]]
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -126,6 +127,9 @@ int main(int argc, char** argv) {
   int concurrent = 1;
   // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
   if (const char* env = std::getenv("BENCH_CONCURRENT"); env != nullptr) concurrent = std::max(1, std::stoi(env));
+  std::uint64_t seed = 0;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+  if (const char* env = std::getenv("BENCH_FIT_SEED"); env != nullptr) seed = std::stoull(env);
   Table classification_train;
   Table classification_test;
   Table regression_train;
@@ -170,6 +174,7 @@ int main(int argc, char** argv) {
                                   run.task == Task::kClustering ? KMeansParams(*algorithm) : nlohmann::json::object());
       TrainContext context;
       context.threads = threads;
+      context.seed = seed;
       std::unique_ptr<Model> model;
       double seconds = std::numeric_limits<double>::infinity();
       auto fit = [&](Model& m) {

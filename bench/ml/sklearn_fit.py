@@ -10,7 +10,8 @@ Thread use: the forests get n_jobs=THREADS; HistGradientBoosting and KMeans use 
 the run script limits with OMP_NUM_THREADS.
 
 Each model is fitted BENCH_REPEAT times (default 1) and the fastest fit is reported, so that a
-busy moment of a shared machine does not count; BENCH_ONLY=ALGORITHM fits that algorithm only.
+busy moment of a shared machine does not count; BENCH_ONLY=ALGORITHM fits that algorithm only;
+BENCH_FIT_SEED=S (default 0) is the random_state of the models that take one.
 
 Usage: sklearn_fit.py DATA_DIR [THREADS]   (Debian's python3-sklearn, python3-pandas)
 """
@@ -51,14 +52,15 @@ def main():
     warnings.filterwarnings("ignore")
     data = {task: (*load(directory, task, "train"), *load(directory, task, "test"))
             for task in ("classification", "regression")}
+    seed = int(os.environ.get("BENCH_FIT_SEED", "0"))
     runs = [
-        ("random_forest", "binary", RandomForestClassifier(n_estimators=100, n_jobs=threads, random_state=0)),
-        ("gradient_boosting", "binary", HistGradientBoostingClassifier(random_state=0)),
+        ("random_forest", "binary", RandomForestClassifier(n_estimators=100, n_jobs=threads, random_state=seed)),
+        ("gradient_boosting", "binary", HistGradientBoostingClassifier(random_state=seed)),
         ("logistic_regression", "binary", LogisticRegression(max_iter=1000)),
-        ("kmeans", "clustering", KMeans(n_clusters=8, n_init=1, random_state=0)),
+        ("kmeans", "clustering", KMeans(n_clusters=8, n_init=1, random_state=seed)),
         ("ridge", "regression", Ridge()),
-        ("gradient_boosting", "regression", HistGradientBoostingRegressor(random_state=0)),
-        ("random_forest", "regression", RandomForestRegressor(n_estimators=100, n_jobs=threads, random_state=0)),
+        ("gradient_boosting", "regression", HistGradientBoostingRegressor(random_state=seed)),
+        ("random_forest", "regression", RandomForestRegressor(n_estimators=100, n_jobs=threads, random_state=seed)),
     ]
     repeat = max(1, int(os.environ.get("BENCH_REPEAT", "1")))
     only = os.environ.get("BENCH_ONLY", "")
