@@ -198,8 +198,8 @@ bool JsonReader::SkipSpace() {
   return i < end_;
 }
 
-void JsonReader::CheckRecordLimit() const {
-  if (end_ - pos_ > options_.max_record_bytes) {
+void JsonReader::CheckRecordLimit(size_t bytes) const {
+  if (bytes > options_.max_record_bytes) {
     core::Fail(ErrorCode::kPayloadTooLarge, "line " + std::to_string(line_) + ": a record is longer than " +
                                                 core::FormatBytes(options_.max_record_bytes));
   }
@@ -246,10 +246,7 @@ JsonReader::Found JsonReader::ScanObject(size_t* object_end) {
 }
 
 void JsonReader::ParseRecord(size_t begin, size_t end, std::vector<JsonField>& fields) {
-  if (end - begin > options_.max_record_bytes) {
-    core::Fail(ErrorCode::kPayloadTooLarge, "line " + std::to_string(line_) + ": a record is longer than " +
-                                                core::FormatBytes(options_.max_record_bytes));
-  }
+  CheckRecordLimit(end - begin);
   RecordSax sax(fields, options_);
   const char* base = buf_.get();
   bool ok = nlohmann::json::sax_parse(base + begin, base + end, &sax, nlohmann::json::input_format_t::json, true);
@@ -317,7 +314,7 @@ bool JsonReader::NextArrayRecord(std::vector<JsonField>& fields) {
         ParseRecord(pos_, end_, fields);  // reports what is wrong with the cut-off object
         FailAt(end_, "the file ends inside a record");
       }
-      CheckRecordLimit();
+      CheckRecordLimit(end_ - pos_);
       Fill();
       continue;
     }
@@ -338,7 +335,7 @@ bool JsonReader::NextNdjsonRecord(std::vector<JsonField>& fields) {
     const char* base = buf_.get();
     const auto* newline = static_cast<const char*>(std::memchr(base + pos_, '\n', end_ - pos_));
     if (newline == nullptr && !eof_) {
-      CheckRecordLimit();
+      CheckRecordLimit(end_ - pos_);
       Fill();
       continue;
     }

@@ -80,7 +80,7 @@ class JsonReader {
   Found ScanObject(size_t* object_end);
   void ParseRecord(size_t begin, size_t end, std::vector<JsonField>& fields);
   void Fill();
-  void CheckRecordLimit() const;
+  void CheckRecordLimit(size_t bytes) const;  // fails when a record of `bytes` is over the limit
   [[noreturn]] void FailAt(size_t at, const std::string& what) const;
   void Advance(size_t to);  // moves pos_ forward, counting lines
 
